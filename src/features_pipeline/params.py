@@ -8,12 +8,13 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from features_pipeline.columns import RAW_COLUMNS, canonical_column_name
+from features_pipeline.columns import RAW_COLUMNS, TOTAL_PROFIT, canonical_column_name
 from features_pipeline.errors import UserError
 
 DEFAULT_PARAMS = Path("params.yaml")
 SYNTHETIC_SOURCE = "synthetic"
 RAW_DATA_DIR = Path("data/raw")
+MAX_SYNTHETIC_ROWS = 900_000_000  # as many as there are unique 9-digit Order IDs
 
 
 class StrictModel(BaseModel):
@@ -24,8 +25,8 @@ class StrictModel(BaseModel):
 
 class IngestParams(StrictModel):
     source: str = SYNTHETIC_SOURCE
-    rows: int = Field(default=10_000, gt=0)
-    seed: int = 42
+    rows: int = Field(default=10_000, gt=0, le=MAX_SYNTHETIC_ROWS)
+    seed: int = Field(default=42, ge=0)
     required_columns: tuple[str, ...] = RAW_COLUMNS
 
     @field_validator("required_columns")
@@ -47,10 +48,24 @@ class IngestParams(StrictModel):
 class SplitParams(StrictModel):
     strategy: Literal["random", "time"] = "random"
     test_size: float = Field(default=0.2, gt=0, lt=1)
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, lt=2**64)
+
+
+class FeaturesParams(StrictModel):
+    spec: Path = Path("config/features.yaml")
+    mode: Literal["planned", "sequential"] = "planned"
 
 
 T = TypeVar("T", bound=BaseModel)
+
+
+def target_column(raw: dict[str, Any]) -> str:
+    """``train.target`` from a loaded params mapping (the one place the target is declared)."""
+    train = raw.get("train") or {}
+    target = train.get("target", TOTAL_PROFIT) if isinstance(train, dict) else TOTAL_PROFIT
+    if not isinstance(target, str) or not target:
+        raise UserError(f"params: train.target: expected a column name (got {target!r})")
+    return target
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Feature engine: a typed declarative spec, a dependency planner and a Polars executor."""

@@ -1,0 +1,198 @@
+"""The planner: dependency levels, output dtypes and target dependence, all before any data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from features_pipeline import columns as c
+from features_pipeline.errors import UserError
+from features_pipeline.features.spec import did_you_mean, load_features
+from features_pipeline.features.types import Feature, Kind, SpecError
+
+DEFAULT_INPUT_SCHEMA: dict[str, pl.DataType] = {
+    **{name: dtype() for name, dtype in c.RAW_SCHEMA.items()},
+    c.SPLIT: pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class PlannedFeature:
+    """A feature with what the planner learned about it."""
+
+    feature: Feature
+    level: int
+    dtype: pl.DataType
+    depends_on_target: bool
+    target_derived: bool
+
+    @property
+    def name(self) -> str:
+        return self.feature.name
+
+    @property
+    def kind(self) -> Kind:
+        return self.feature.kind
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Features in dependency order, grouped into levels that can run in parallel."""
+
+    features: tuple[PlannedFeature, ...]
+    input_schema: Mapping[str, pl.DataType]
+    target: str
+    source: str
+
+    @property
+    def levels(self) -> list[list[PlannedFeature]]:
+        depth = max((planned.level for planned in self.features), default=-1) + 1
+        return [[p for p in self.features if p.level == level] for level in range(depth)]
+
+    def __getitem__(self, name: str) -> PlannedFeature:
+        for planned in self.features:
+            if planned.name == name:
+                return planned
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [planned.name for planned in self.features]
+
+    def names_of(self, kind: Kind) -> list[str]:
+        return [planned.name for planned in self.features if planned.kind is kind]
+
+    @property
+    def window_features(self) -> list[str]:
+        return self.names_of(Kind.WINDOW)
+
+    @property
+    def target_derived(self) -> list[str]:
+        return [planned.name for planned in self.features if planned.target_derived]
+
+    @property
+    def output_schema(self) -> dict[str, pl.DataType]:
+        return {**self.input_schema, **{p.name: p.dtype for p in self.features}}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data (written beside the features for later stages)."""
+        return {
+            "target": self.target,
+            "spec": self.source,
+            "levels": [[planned.name for planned in level] for level in self.levels],
+            "features": {
+                planned.name: {
+                    "type": planned.feature.type,
+                    "kind": str(planned.kind),
+                    "dtype": str(planned.dtype),
+                    "inputs": list(planned.feature.inputs()),
+                    "level": planned.level,
+                    "depends_on_target": planned.depends_on_target,
+                    "target_derived": planned.target_derived,
+                }
+                for planned in self.features
+            },
+        }
+
+
+def _label(source: str, feature: Feature) -> str:
+    return f"{source}: feature {feature.name!r} ({feature.type})"
+
+
+def check_names(
+    features: Sequence[Feature], schema: Mapping[str, pl.DataType], source: str
+) -> None:
+    """Output names must not collide with input columns."""
+    for feature in features:
+        if feature.name in schema:
+            raise UserError(
+                f"{_label(source, feature)}: key 'name': {feature.name!r} collides with an input "
+                "column; choose another name"
+            )
+
+
+def check_references(
+    features: Sequence[Feature], schema: Mapping[str, pl.DataType], source: str
+) -> None:
+    """Every column a feature reads comes from the input or from another feature."""
+    known = [*schema, *(feature.name for feature in features)]
+    for feature in features:
+        for key, columns in feature.column_keys().items():
+            for column in columns:
+                if column not in known:
+                    raise UserError(
+                        f"{_label(source, feature)}: key {key!r}: unknown column {column!r}"
+                        f"{did_you_mean(column, known)}"
+                    )
+
+
+def dependency_levels(features: Sequence[Feature], source: str) -> dict[str, int]:
+    """Level of each feature: 0 without feature inputs, else 1 + the deepest input; no cycles."""
+    by_name = {feature.name: feature for feature in features}
+    levels: dict[str, int] = {}
+    visiting: list[str] = []
+
+    def visit(name: str) -> int:
+        if name in levels:
+            return levels[name]
+        if name in visiting:
+            cycle = [*visiting[visiting.index(name) :], name]
+            raise UserError(
+                f"{_label(source, by_name[name])}: dependency cycle {' -> '.join(cycle)}"
+            )
+        visiting.append(name)
+        inputs = [column for column in by_name[name].inputs() if column in by_name]
+        levels[name] = 1 + max((visit(column) for column in inputs), default=-1)
+        visiting.pop()
+        return levels[name]
+
+    for feature in features:
+        visit(feature.name)
+    return levels
+
+
+def build_plan(
+    features: Sequence[Feature],
+    input_schema: Mapping[str, pl.DataType] | None = None,
+    target: str = c.TOTAL_PROFIT,
+    source: str = "features spec",
+) -> Plan:
+    """Validate features against the input schema and order them into dependency levels."""
+    schema = dict(DEFAULT_INPUT_SCHEMA if input_schema is None else input_schema)
+    check_names(features, schema, source)
+    check_references(features, schema, source)
+    levels = dependency_levels(features, source)
+    ordered = sorted(features, key=lambda feature: levels[feature.name])  # stable: spec order
+    dtypes: dict[str, pl.DataType] = dict(schema)
+    planned: dict[str, PlannedFeature] = {}
+    for feature in ordered:
+        try:
+            feature.check_types(dtypes)
+        except SpecError as exc:
+            raise UserError(f"{_label(source, feature)}: key {exc}") from None
+        inputs = feature.inputs()
+        upstream = [planned[name] for name in inputs if name in planned]
+        uses_target = target in inputs
+        planned[feature.name] = PlannedFeature(
+            feature=feature,
+            level=levels[feature.name],
+            dtype=feature.output_dtype(dtypes),
+            depends_on_target=uses_target or any(p.depends_on_target for p in upstream),
+            target_derived=feature.kind is not Kind.FITTED
+            and (uses_target or any(p.target_derived for p in upstream)),
+        )
+        dtypes[feature.name] = planned[feature.name].dtype
+    return Plan(tuple(planned.values()), schema, target, source)
+
+
+def load_plan(
+    spec_path: Path,
+    input_schema: Mapping[str, pl.DataType] | None = None,
+    target: str = c.TOTAL_PROFIT,
+) -> Plan:
+    """Read the spec file and plan it (no data is read)."""
+    return build_plan(load_features(spec_path), input_schema, target, str(spec_path))

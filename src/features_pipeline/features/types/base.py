@@ -1,0 +1,117 @@
+"""What every feature type shares: its name, inputs, kind, output dtype and Polars expression."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+Schema = Mapping[str, pl.DataType]
+
+
+class Kind(StrEnum):
+    """How a feature reads data: its own row, a table learned on train rows, or ordered history."""
+
+    ROW = "row-wise"
+    FITTED = "fitted"
+    WINDOW = "window"
+
+
+class SpecError(ValueError):
+    """A feature is inconsistent with the columns it reads (message names the key)."""
+
+
+def is_temporal(dtype: pl.DataType) -> bool:
+    return dtype == pl.Date or isinstance(dtype, pl.Datetime)
+
+
+def require(condition: bool, key: str, message: str) -> None:
+    """Raise a SpecError for ``key`` unless ``condition`` holds."""
+    if not condition:
+        raise SpecError(f"{key!r}: {message}")
+
+
+def require_numeric(schema: Schema, key: str, column: str) -> None:
+    require(schema[column].is_numeric(), key, f"column {column!r} is {schema[column]}, not numeric")
+
+
+def require_temporal(schema: Schema, key: str, column: str) -> None:
+    require(is_temporal(schema[column]), key, f"column {column!r} is {schema[column]}, not a date")
+
+
+def as_tuple(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``by: Country`` and ``by: [Country]`` mean the same."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class Feature(BaseModel):
+    """Base of all feature types. Subclasses set ``type``, ``kind`` and build expressions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    type: str
+    default_kind: ClassVar[Kind] = Kind.ROW
+
+    def column_keys(self) -> dict[str, tuple[str, ...]]:
+        """Spec keys that name columns, with the columns they name (for validation messages)."""
+        raise NotImplementedError
+
+    def inputs(self) -> tuple[str, ...]:
+        """Every column this feature reads, in a stable order without repeats."""
+        seen: dict[str, None] = {}
+        for columns in self.column_keys().values():
+            seen.update(dict.fromkeys(columns))
+        return tuple(seen)
+
+    def check_types(self, schema: Schema) -> None:
+        """Raise SpecError when an input has an unusable dtype (schema holds every input)."""
+
+    def output_dtype(self, schema: Schema) -> pl.DataType:
+        """The dtype of the output column given the dtypes of the inputs."""
+        raise NotImplementedError
+
+    def expression(self) -> pl.Expr:
+        """The Polars expression of a row-wise or window feature (aliased to ``name``)."""
+        raise NotImplementedError(f"{self.kind} feature {self.name!r} has no plain expression")
+
+    @property
+    def kind(self) -> Kind:
+        return self.default_kind
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.kind is Kind.FITTED
+
+
+class FittedFeature(Feature):
+    """A feature that learns a table from training rows, joined back on ``fit_keys``."""
+
+    default_kind: ClassVar[Kind] = Kind.FITTED
+    fill: float | None = None
+
+    def fit_keys(self) -> tuple[str, ...]:
+        """Columns the learned table is keyed by (empty: one global row)."""
+        raise NotImplementedError
+
+    def fit_expressions(self) -> list[pl.Expr]:
+        """Aggregations over training rows grouped by ``fit_keys``; outputs named after features."""
+        raise NotImplementedError
+
+    def apply_expression(self) -> pl.Expr:
+        """The expression computing the feature once the learned columns are joined in."""
+        expression = pl.col(self.name)
+        if self.fill is not None:
+            expression = expression.fill_null(self.fill)
+        return expression.alias(self.name)
+
+    def finish_expressions(self) -> list[pl.Expr]:
+        """Expressions run on the aggregated table (e.g. counts -> shares); none by default."""
+        return []
+
+    def learned_columns(self) -> tuple[str, ...]:
+        """Columns of the learned table other than the keys."""
+        return (self.name,)

@@ -1,0 +1,53 @@
+"""``cumulative``: running count or sum within ``by`` groups in date order (current excluded)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+from pydantic import model_validator
+
+from features_pipeline.features.types.base import Schema, require_numeric
+from features_pipeline.features.types.window import WindowFeature
+
+
+class Cumulative(WindowFeature):
+    """Orders (``count``) or ``column`` total (``sum``) of the group before this order.
+
+    ```yaml
+    - name: prior_orders_country
+      type: cumulative
+      agg: count
+      by: [Country]
+    ```
+    """
+
+    type: Literal["cumulative"]
+    agg: Literal["count", "sum"]
+    column: str | None = None
+
+    @model_validator(mode="after")
+    def _sum_needs_column(self) -> Cumulative:
+        if self.agg == "sum" and self.column is None:
+            raise ValueError("agg 'sum' needs a 'column'")
+        return self
+
+    def column_keys(self) -> dict[str, tuple[str, ...]]:
+        keys = {"column": (self.column,)} if self.column is not None else {}
+        return {**keys, **self.window_keys()}
+
+    def check_types(self, schema: Schema) -> None:
+        if self.agg == "sum" and self.column is not None:
+            require_numeric(schema, "column", self.column)
+
+    def output_dtype(self, schema: Schema) -> pl.DataType:
+        if self.agg == "count" or (self.column is not None and schema[self.column].is_integer()):
+            return pl.Int64()
+        return pl.Float64()
+
+    def expression(self) -> pl.Expr:
+        if self.agg == "count":
+            running = pl.int_range(pl.len(), dtype=pl.Int64)
+        else:
+            running = pl.col(self.column or "").cum_sum().shift(1, fill_value=0)
+        return self.over(running).alias(self.name)

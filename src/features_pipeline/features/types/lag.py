@@ -1,0 +1,37 @@
+"""``lag``: the value of a column ``periods`` orders earlier within ``by`` groups."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+from pydantic import Field
+
+from features_pipeline.features.types.base import Schema
+from features_pipeline.features.types.window import WindowFeature
+
+
+class Lag(WindowFeature):
+    """Value ``periods`` orders earlier in the group, by ``order_by`` then ``tie_breaker``.
+
+    ```yaml
+    - name: prev_units_same_item_country
+      type: lag
+      column: Units Sold
+      by: [Country, Item Type]
+      periods: 1
+    ```
+    """
+
+    type: Literal["lag"]
+    column: str
+    periods: int = Field(default=1, ge=1)
+
+    def column_keys(self) -> dict[str, tuple[str, ...]]:
+        return {"column": (self.column,), **self.window_keys()}
+
+    def output_dtype(self, schema: Schema) -> pl.DataType:
+        return schema[self.column]
+
+    def expression(self) -> pl.Expr:
+        return self.over(pl.col(self.column).shift(self.periods)).alias(self.name)

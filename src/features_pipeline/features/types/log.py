@@ -1,0 +1,39 @@
+"""``log``: natural log of 1 + x; negative inputs are refused with a clear error."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from features_pipeline.features.types.base import Feature, Schema, require_numeric
+
+
+class Log1p(Feature):
+    """``ln(1 + x)`` of a non-negative column (the engine refuses negative values by name).
+
+    ```yaml
+    - name: log_units
+      type: log
+      column: Units Sold
+    ```
+    """
+
+    type: Literal["log"]
+    column: str
+
+    def column_keys(self) -> dict[str, tuple[str, ...]]:
+        return {"column": (self.column,)}
+
+    def check_types(self, schema: Schema) -> None:
+        require_numeric(schema, "column", self.column)
+
+    def output_dtype(self, schema: Schema) -> pl.DataType:
+        return pl.Float64()
+
+    def expression(self) -> pl.Expr:
+        return pl.col(self.column).cast(pl.Float64).log1p().alias(self.name)
+
+    def invalid_rows(self) -> pl.Expr:
+        """True where the input is negative, i.e. outside the domain this feature accepts."""
+        return pl.col(self.column) < 0
