@@ -1,0 +1,141 @@
+"""The ``features-pipeline`` command: stage runners and tools, sharing the stages' functions.
+
+Heavy libraries are imported inside the subcommands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from features_pipeline.errors import UserError
+from features_pipeline.runner import EXIT_OK, EXIT_USER_ERROR, report_user_error, run_stage
+
+STAGES = ("ingest", "features", "validate", "train", "evaluate")
+STAGES_DIR = Path("stages")
+
+
+def load_stage_module(name: str) -> ModuleType:
+    """Import ``stages/<name>.py`` of the project in the current directory."""
+    path = STAGES_DIR / f"{name}.py"
+    if not path.exists():
+        raise UserError(f"{path}: not found; run features-pipeline from the project root")
+    spec = importlib.util.spec_from_file_location(f"stages_{name}", path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    parser.add_argument(
+        "-v", "--verbose", action="store_const", const=1, default=0, dest="verbosity"
+    )
+    parser.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity")
+
+
+def plan_tree(plan: object) -> object:
+    """A rich Tree of the plan: levels, each feature's kind, dtype, inputs and target marks."""
+    from rich.tree import Tree
+
+    from features_pipeline.features.plan import Plan
+
+    assert isinstance(plan, Plan)
+    tree = Tree(f"[bold]{plan.source}[/]: {len(plan.features)} features, {len(plan.levels)} levels")
+    for depth, level in enumerate(plan.levels):
+        branch = tree.add(f"level {depth} [dim]({len(level)} features, one with_columns)[/]")
+        for planned in level:
+            marks = ""
+            if planned.target_derived:
+                marks = " [red]target-derived: never a model input[/]"
+            elif planned.depends_on_target:
+                marks = f" [yellow]uses target {plan.target!r} (fitted on train rows)[/]"
+            inputs = ", ".join(planned.feature.inputs())
+            branch.add(
+                f"[bold]{planned.name}[/] [cyan]{planned.feature.type}[/] {planned.kind} "
+                f"-> {planned.dtype} [dim]({inputs})[/]{marks}"
+            )
+    return tree
+
+
+def features_check(args: argparse.Namespace) -> None:
+    """Validate a feature spec (no data read) and print its plan."""
+    from rich.console import Console
+
+    from features_pipeline.features.plan import load_plan
+    from features_pipeline.params import FeaturesParams, load_yaml, parse_section, target_column
+
+    raw = load_yaml(args.params) if args.params.exists() else {}
+    spec = args.spec or parse_section(raw, "features", FeaturesParams, args.params).spec
+    plan = load_plan(spec, None, target_column(raw))
+    Console().print(plan_tree(plan))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="features-pipeline",
+        description="Reproducible sales-profit pipeline: run stages and inspect the feature plan.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in STAGES:
+        stage = commands.add_parser(
+            name,
+            help=f"run the {name} stage (same code as stages/{name}.py)",
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        _common(stage)
+        if name == "features":
+            actions = stage.add_subparsers(dest="action", metavar="ACTION")
+            check = actions.add_parser(
+                "check",
+                help="validate a feature spec and print the plan as a tree",
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            )
+            _common(check)
+            check.add_argument(
+                "--spec",
+                type=Path,
+                default=None,
+                help="spec file (default: features.spec of params)",
+            )
+    return parser
+
+
+def _guarded(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
+    from features_pipeline.logs import setup_logging
+
+    setup_logging(args.verbosity)
+    try:
+        body(args)
+    except UserError as error:
+        report_user_error(error)
+        return EXIT_USER_ERROR
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code (0 ok, 1 user error, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    if args.command == "features" and getattr(args, "action", None) == "check":
+        return _guarded(features_check, args)
+    if args.command in STAGES:
+        try:
+            module = load_stage_module(args.command)
+        except UserError as error:
+            report_user_error(error)
+            return EXIT_USER_ERROR
+        forwarded = ["--params", str(args.params)]
+        forwarded += ["-v"] if args.verbosity > 0 else ["-q"] if args.verbosity < 0 else []
+        return run_stage(args.command, module.run, module.__doc__ or "", forwarded)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
