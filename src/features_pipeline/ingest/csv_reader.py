@@ -29,15 +29,55 @@ def detect_separator(header: bytes) -> str:
     return ";" if header.count(b";") > header.count(b",") else ","
 
 
-def _first_invalid_utf8_line(path: Path) -> tuple[int, str]:
-    """Line number and reason of the first line that is not valid UTF-8."""
+def _split_fields(line: bytes, separator: str) -> list[bytes]:
+    """The raw fields of one CSV line (separators inside double quotes do not split)."""
+    fields: list[bytes] = []
+    start, quoted, sep = 0, False, separator.encode()
+    for index, byte in enumerate(line):
+        if byte == ord('"'):
+            quoted = not quoted
+        elif not quoted and line[index : index + 1] == sep:
+            fields.append(line[start:index])
+            start = index + 1
+    fields.append(line[start:])
+    return fields
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def not_utf8_error(path: Path, separator: str) -> UserError:
+    """A UserError naming the line, column and value of the first bytes that are not UTF-8."""
+    headers: list[str] = []
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return number, f"byte {line[exc.start : exc.start + 1]!r} at column {exc.start + 1}"
-    return 0, "unknown position"
+        for number, raw_line in enumerate(handle, start=1):
+            line = raw_line.removeprefix(_BOM).rstrip(b"\r\n")
+            if number == HEADER_LINE:
+                headers = [
+                    f.decode("utf-8", "replace").strip().strip('"')
+                    for f in _split_fields(line, separator)
+                ]
+            if _is_utf8(line):
+                continue
+            index, field = next(
+                (i, f) for i, f in enumerate(_split_fields(line, separator)) if not _is_utf8(f)
+            )
+            if number == HEADER_LINE:
+                where = "header"
+            else:
+                header = headers[index] if index < len(headers) else f"#{index + 1}"
+                where = f"column {c.canonical_column_name(header) or header!r}"
+            value = field.decode("utf-8", "backslashreplace")
+            return UserError(
+                f"{path}: line {number}, {where}: not valid UTF-8 ('{value}'); "
+                "save the file as UTF-8"
+            )
+    return UserError(f"{path}: not valid UTF-8; save the file as UTF-8")
 
 
 def read_header(path: Path) -> bytes:
@@ -51,6 +91,8 @@ def read_header(path: Path) -> bytes:
     header = header.removeprefix(_BOM).rstrip(b"\r\n")
     if not header.strip():
         raise UserError(f"{path}: file is empty (expected a header line and data rows)")
+    if not _is_utf8(header):
+        raise not_utf8_error(path, detect_separator(header))
     return header
 
 
@@ -83,22 +125,23 @@ def read_raw_strings(path: Path) -> pl.DataFrame:
             infer_schema=False,
             encoding="utf8",
             truncate_ragged_lines=False,
-            missing_utf8_is_empty_string=False,
+            empty_string_is_null=True,
         )
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-            line, reason = _first_invalid_utf8_line(path)
-            raise UserError(
-                f"{path}: line {line}: not valid UTF-8 ({reason}); save the file as UTF-8"
-            ) from None
+            raise not_utf8_error(path, separator) from None
         raise UserError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
     except pl.exceptions.NoDataError:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
     mapping = canonical_names(path, frame.columns)
-    frame = frame.select([pl.col(raw).alias(name) for raw, name in mapping.items()])
+    frame = (
+        frame.with_row_index(_LINE, offset=FIRST_DATA_LINE)
+        .filter(~pl.all_horizontal(pl.exclude(_LINE).is_null()))  # blank lines carry no data
+        .select(_LINE, *[pl.col(raw).alias(name) for raw, name in mapping.items()])
+    )
     if frame.height == 0:
         raise UserError(f"{path}: header only, no data rows")
-    return frame.with_row_index(_LINE, offset=FIRST_DATA_LINE)
+    return frame
 
 
 def _parse_expression(name: str, dtype: type[pl.DataType]) -> pl.Expr:
@@ -110,12 +153,14 @@ def _parse_expression(name: str, dtype: type[pl.DataType]) -> pl.Expr:
     return cell.cast(dtype, strict=False)
 
 
-def _expected(dtype: type[pl.DataType]) -> str:
+def _problem(dtype: type[pl.DataType]) -> str:
     if dtype == pl.Date:
-        return "a date like 5/28/2010"
+        return "are not a date like 5/28/2010"
     if dtype == pl.Int64:
-        return "a whole number"
-    return "a number"
+        return "are not a whole number"
+    if dtype == pl.String:
+        return "are empty"
+    return "are not a number"
 
 
 def parse_columns(path: Path, strings: pl.DataFrame) -> pl.DataFrame:
@@ -135,7 +180,7 @@ def parse_columns(path: Path, strings: pl.DataFrame) -> pl.DataFrame:
         )
         count = int(bad.sum())
         raise UserError(
-            f"{path}: column {name!r}: {count} value(s) are not {_expected(c.RAW_SCHEMA[name])} "
+            f"{path}: column {name!r}: {count} value(s) {_problem(c.RAW_SCHEMA[name])} "
             f"({examples})",
             details=strings.filter(bad).select(
                 pl.lit(name).alias("column"),
