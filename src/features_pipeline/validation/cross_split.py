@@ -1,0 +1,109 @@
+"""Checks across the train/test split: sizes, categories unseen in train, constant inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from features_pipeline import columns as c
+from features_pipeline.ingest.split import TEST, TRAIN
+from features_pipeline.validation.findings import Case, Finding, outcome
+from features_pipeline.validation.params import Severity, ValidateParams
+
+UNSEEN_CATEGORY = "no category unseen in train"
+CONSTANT_IN_TRAIN = "not constant in train rows"
+_ROW = "__row"
+
+
+def split_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows per split (train, test; 0 when absent) and in total."""
+    counts = {TRAIN: 0, TEST: 0}
+    if c.SPLIT in frame.columns:
+        for split, count in frame.get_column(c.SPLIT).value_counts().iter_rows():
+            if split in counts:
+                counts[split] = count
+    return {**counts, "total": frame.height}
+
+
+def split_size_findings(counts: dict[str, int], params: ValidateParams) -> list[Finding]:
+    """Each split has at least ``min_rows_per_split`` rows (error); the test share of the rows
+    lies in ``[min_test_fraction, max_test_fraction]`` (severity ``test_fraction``)."""
+    minimum = params.min_rows_per_split
+    small = tuple(
+        Case(f"{split}: {counts[split]} rows") for split in (TRAIN, TEST) if counts[split] < minimum
+    )
+    findings = [outcome(c.SPLIT, f"at least {minimum} rows per split", small)]
+    severity = params.severity.test_fraction
+    used = counts[TRAIN] + counts[TEST]
+    if severity != "off" and used > 0:
+        low, high = params.min_test_fraction, params.max_test_fraction
+        share = counts[TEST] / used
+        cases = () if low <= share <= high else (Case(f"{share:.3f} ({counts[TEST]} of {used})"),)
+        findings.append(outcome(c.SPLIT, f"test fraction in [{low}, {high}]", cases, severity))
+    return findings
+
+
+def categorical_columns(frame: pl.DataFrame) -> list[str]:
+    """String-like columns other than ``split``: the ones whose values are categories."""
+    return [
+        name
+        for name, dtype in frame.schema.items()
+        if name != c.SPLIT and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
+    ]
+
+
+def unseen_category_findings(
+    frame: pl.DataFrame, names: Iterable[str], severity: Severity
+) -> list[Finding]:
+    """A value of a categorical column found in test rows but in no train row (an encoder
+    fitted on train cannot know it); one case per value, at its first test row."""
+    present = [name for name in names if name in frame.columns]
+    if severity == "off" or c.SPLIT not in frame.columns or not present:
+        return []
+    pairs = pl.collect_all(  # distinct (value, split) pairs per column, columns in parallel
+        frame.lazy().select(name, c.SPLIT).drop_nulls().unique() for name in present
+    )
+    findings = []
+    for name, seen in zip(present, pairs, strict=True):
+        in_train = set(seen.filter(pl.col(c.SPLIT) == TRAIN).get_column(name))
+        unseen = set(seen.filter(pl.col(c.SPLIT) == TEST).get_column(name)) - in_train
+        cases: tuple[Case, ...] = ()
+        if unseen:  # rare: only then locate each value's first test row
+            located = (
+                frame.select(name, c.SPLIT)
+                .with_row_index(_ROW, offset=1)
+                .filter(pl.col(c.SPLIT) == TEST, pl.col(name).is_in(list(unseen)))
+                .group_by(name)
+                .agg(pl.col(_ROW).min())
+                .sort(_ROW)
+            )
+            cases = tuple(Case(str(v), row) for v, row in located.select(name, _ROW).iter_rows())
+        findings.append(outcome(name, UNSEEN_CATEGORY, cases, severity))
+    return findings
+
+
+def constant_in_train_findings(
+    frame: pl.DataFrame, names: Iterable[str], severity: Severity
+) -> list[Finding]:
+    """A model input with at most one distinct non-null value in the train rows: the model
+    cannot learn anything from it."""
+    present = [name for name in names if name in frame.columns]
+    if severity == "off" or c.SPLIT not in frame.columns or not present:
+        return []
+    is_train = pl.col(c.SPLIT) == TRAIN
+    if not frame.select(is_train.any()).item():
+        return []
+    in_train = [pl.when(is_train).then(pl.col(name)) for name in present]
+    bounds = frame.select(
+        pl.struct(values.min().alias("low"), values.max().alias("high")).alias(name)
+        for name, values in zip(present, in_train, strict=True)
+    ).row(0)
+    findings = []
+    for name, bound in zip(present, bounds, strict=True):
+        low, high = bound["low"], bound["high"]
+        cases: tuple[Case, ...] = ()
+        if low == high:  # one distinct value, or None == None when all are null
+            cases = (Case("all null" if low is None else str(low)),)
+        findings.append(outcome(name, CONSTANT_IN_TRAIN, cases, severity))
+    return findings

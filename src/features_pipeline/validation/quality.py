@@ -1,0 +1,49 @@
+"""Per-column quality: missing values per feature and declared dtypes pandera cannot express."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from features_pipeline.validation.findings import Case, Finding, outcome
+from features_pipeline.validation.plan import FeaturePlan
+from features_pipeline.validation.schema import parse_dtype
+
+
+def missing_counts(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, int]:
+    """Null (and, for float columns, NaN) values per column, for the columns present."""
+    present = [name for name in dict.fromkeys(names) if name in frame.columns]
+    if not present:
+        return {}
+    exprs = []
+    for name in present:
+        missing = pl.col(name).is_null()
+        if frame.schema[name].is_float():
+            missing = missing | pl.col(name).is_nan()
+        exprs.append(missing.sum().alias(name))
+    return {name: int(count) for name, count in frame.select(exprs).row(0, named=True).items()}
+
+
+def null_fraction_findings(
+    missing: dict[str, int], rows: int, max_fraction: float
+) -> list[Finding]:
+    """A column whose share of null/NaN values exceeds ``max_fraction`` fails."""
+    findings = []
+    for name, count in missing.items():
+        share = count / rows if rows else 0.0
+        cases = (Case(f"{share:.3f} ({count} of {rows} rows)"),) if share > max_fraction else ()
+        findings.append(outcome(name, f"null fraction <= {max_fraction}", cases))
+    return findings
+
+
+def declared_dtype_findings(frame: pl.DataFrame, plan: FeaturePlan) -> list[Finding]:
+    """Declared dtypes too parameterised for the pandera schema (``Datetime(...)``), compared
+    as their polars string form."""
+    findings = []
+    for feature in plan.features:
+        if parse_dtype(feature.dtype) is None and feature.name in frame.columns:
+            actual = str(frame.schema[feature.name])
+            cases = () if actual == feature.dtype else (Case(actual),)
+            findings.append(outcome(feature.name, f"dtype('{feature.dtype}')", cases))
+    return findings

@@ -1,0 +1,142 @@
+"""Run every check on the feature table and gather one result: failures, warnings, counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandera.polars as pa
+import polars as pl
+
+from features_pipeline.errors import UserError
+from features_pipeline.schema_report import failure_table, summarise_failures
+from features_pipeline.validation.cross_split import (
+    categorical_columns,
+    constant_in_train_findings,
+    split_counts,
+    split_size_findings,
+    unseen_category_findings,
+)
+from features_pipeline.validation.findings import Finding
+from features_pipeline.validation.params import ModelInputs, ValidateParams
+from features_pipeline.validation.plan import FeaturePlan
+from features_pipeline.validation.quality import (
+    declared_dtype_findings,
+    missing_counts,
+    null_fraction_findings,
+)
+from features_pipeline.validation.schema import build_schema, count_checks, failed_checks
+
+ROW = "row"
+WINDOW = "window"
+MISSING_COLUMN = "column_in_dataframe"
+ERROR = "error"
+WARNING = "warning"
+FAILURE_SCHEMA: dict[str, type[pl.DataType]] = {
+    "column": pl.String,
+    "check": pl.String,
+    "value": pl.String,
+    ROW: pl.Int64,
+    "severity": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What validation found. ``cases`` lists every failure case (severity ``error``) and
+    every warning (``warning``) as (column, check, value, row, severity); rows are 1-based."""
+
+    rows: dict[str, int]
+    checks_run: int
+    checks_failed: int
+    checks_warned: int
+    cases: pl.DataFrame
+    missing: dict[str, int]
+
+    @property
+    def passed(self) -> bool:
+        return self.checks_failed == 0
+
+    @property
+    def errors(self) -> pl.DataFrame:
+        return self.cases.filter(pl.col("severity") == ERROR).drop("severity")
+
+    @property
+    def warnings(self) -> pl.DataFrame:
+        return self.cases.filter(pl.col("severity") == WARNING).drop("severity")
+
+
+def schema_failures(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> tuple[int, pl.DataFrame]:
+    """Validate with ``lazy=True`` (every failure, not just the first): (failed checks, cases)."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = failure_table(exc, first_row=1, row_word=ROW).with_columns(
+            # A missing column is named in ``value``; show it as the failing column too.
+            column=pl.when(pl.col("check") == MISSING_COLUMN)
+            .then(pl.col("value"))
+            .otherwise(pl.col("column")),
+            value=pl.col("value").fill_null("null"),
+            severity=pl.lit(ERROR),
+        )
+        return failed_checks(exc.failure_cases), cases
+    return 0, pl.DataFrame(schema=FAILURE_SCHEMA)
+
+
+def finding_cases(findings: list[Finding]) -> pl.DataFrame:
+    """Failed and warned findings as failure-case rows."""
+    rows = [
+        (f.column, f.check, case.value, case.row, ERROR if f.status == "failed" else WARNING)
+        for f in findings
+        for case in f.cases
+    ]
+    return pl.DataFrame(rows, schema=FAILURE_SCHEMA, orient="row")
+
+
+def aggregate_findings(
+    frame: pl.DataFrame,
+    plan: FeaturePlan,
+    inputs: ModelInputs,
+    params: ValidateParams,
+    counts: dict[str, int],
+    missing: dict[str, int],
+) -> list[Finding]:
+    """Checks on aggregates: declared dtypes, split sizes, null fractions, cross-split."""
+    findings = [
+        *declared_dtype_findings(frame, plan),
+        *split_size_findings(counts, params),
+        *null_fraction_findings(missing, frame.height, params.max_null_fraction),
+        *unseen_category_findings(
+            frame, categorical_columns(frame), params.severity.unseen_category
+        ),
+        *constant_in_train_findings(frame, inputs.features, params.severity.constant_in_train),
+    ]
+    if params.warnings_fail:
+        findings = [replace(f, status="failed") if f.status == "warned" else f for f in findings]
+    return findings
+
+
+def validate_feature_table(
+    frame: pl.DataFrame, plan: FeaturePlan, inputs: ModelInputs, params: ValidateParams
+) -> ValidationResult:
+    """Every check on ``frame``, all failures collected in one pass."""
+    window = set(plan.names_of(WINDOW)) if params.allow_null_window_inputs else set()
+    schema = build_schema(plan, inputs, frozenset(window.intersection(inputs.features)))
+    failed, schema_cases = schema_failures(frame, schema)
+    counts = split_counts(frame)
+    missing = missing_counts(frame, [*plan.names, *inputs.features])
+    findings = aggregate_findings(frame, plan, inputs, params, counts, missing)
+    return ValidationResult(
+        rows=counts,
+        checks_run=count_checks(schema, set(frame.columns)) + len(findings),
+        checks_failed=failed + sum(f.status == "failed" for f in findings),
+        checks_warned=sum(f.status == "warned" for f in findings),
+        cases=pl.concat([schema_cases.select(list(FAILURE_SCHEMA)), finding_cases(findings)]),
+        missing=missing,
+    )
+
+
+def validation_error(result: ValidationResult, source: str, report: str) -> UserError:
+    """One line naming the first failing check (and how many more), plus the failure table."""
+    errors = result.errors
+    line = summarise_failures(errors, source, ROW)
+    return UserError(f"{line} (all {errors.height} failure case(s): {report})", details=errors)
