@@ -77,6 +77,67 @@ def features_check(args: argparse.Namespace) -> None:
     Console().print(plan_tree(plan))
 
 
+def compare_command(args: argparse.Namespace) -> None:
+    """Print the comparison of workspace, commits and experiments."""
+    from rich.console import Console
+
+    from features_pipeline import compare as cmp
+
+    metrics_file = None if args.all_metrics else args.metrics_file
+    comparison = cmp.compare(cmp.read_exp_show(), args.sort_by, args.ascending, metrics_file)
+    if args.format == "md":
+        sys.stdout.write(cmp.to_markdown(comparison))
+    elif args.format == "json":
+        sys.stdout.write(cmp.to_json(comparison))
+    else:
+        Console().print(cmp.to_rich_table(comparison))
+    if not comparison.has_experiments and args.format != "json":
+        print("no experiments yet: try `dvc exp run -S train.model.name=ridge`", file=sys.stderr)
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare workspace, commits and DVC experiments (metrics, differing params)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    compare.add_argument("--sort-by", default="rmse", help="metric to sort by (name or file.name)")
+    direction = compare.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--asc",
+        dest="ascending",
+        action="store_const",
+        const=True,
+        default=None,
+        help="ascending (default: by metric name: rmse/mae/mape ascending, others descending)",
+    )
+    direction.add_argument(
+        "--desc", dest="ascending", action="store_const", const=False, help="descending"
+    )
+    output = compare.add_mutually_exclusive_group()
+    output.add_argument(
+        "--md",
+        dest="format",
+        action="store_const",
+        const="md",
+        default="table",
+        help="Markdown (for CI comments)",
+    )
+    output.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="JSON (for scripts)"
+    )
+    compare.add_argument(
+        "--metrics-file", default="metrics/metrics.json", help="metrics file to show"
+    )
+    compare.add_argument(
+        "--all-metrics", action="store_true", help="show metrics of every metrics file"
+    )
+    compare.add_argument(
+        "-v", "--verbose", action="store_const", const=1, default=0, dest="verbosity"
+    )
+    compare.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="features-pipeline",
@@ -105,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="spec file (default: features.spec of params)",
             )
+    _add_compare(commands)
     return parser
 
 
@@ -125,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "features" and getattr(args, "action", None) == "check":
         return _guarded(features_check, args)
+    if args.command == "compare":
+        return _guarded(compare_command, args)
     if args.command in STAGES:
         try:
             module = load_stage_module(args.command)
