@@ -130,6 +130,11 @@ def check_references(
                     )
 
 
+def _key_naming(feature: Feature, column: str) -> str:
+    """The first spec key of ``feature`` that names ``column``."""
+    return next(key for key, columns in feature.column_keys().items() if column in columns)
+
+
 def dependency_levels(features: Sequence[Feature], source: str) -> dict[str, int]:
     """Level of each feature: 0 without feature inputs, else 1 + the deepest input; no cycles."""
     by_name = {feature.name: feature for feature in features}
@@ -142,7 +147,8 @@ def dependency_levels(features: Sequence[Feature], source: str) -> dict[str, int
         if name in visiting:
             cycle = [*visiting[visiting.index(name) :], name]
             raise UserError(
-                f"{_label(source, by_name[name])}: dependency cycle {' -> '.join(cycle)}"
+                f"{_label(source, by_name[name])}: key {_key_naming(by_name[name], cycle[1])!r}: "
+                f"dependency cycle {' -> '.join(cycle)}"
             )
         visiting.append(name)
         inputs = [column for column in by_name[name].inputs() if column in by_name]
@@ -176,14 +182,16 @@ def build_plan(
             raise UserError(f"{_label(source, feature)}: key {exc}") from None
         inputs = feature.inputs()
         upstream = [planned[name] for name in inputs if name in planned]
-        uses_target = target in inputs
+        # a fitted feature learned from the target is fine (train rows only), unless the row's
+        # own target (or a column derived from it) is a join key or the value being binned
+        row_inputs = feature.row_inputs()
         planned[feature.name] = PlannedFeature(
             feature=feature,
             level=levels[feature.name],
             dtype=feature.output_dtype(dtypes),
-            depends_on_target=uses_target or any(p.depends_on_target for p in upstream),
-            target_derived=feature.kind is not Kind.FITTED
-            and (uses_target or any(p.target_derived for p in upstream)),
+            depends_on_target=target in inputs or any(p.depends_on_target for p in upstream),
+            target_derived=target in row_inputs
+            or any(planned[name].target_derived for name in row_inputs if name in planned),
         )
         dtypes[feature.name] = planned[feature.name].dtype
     return Plan(tuple(planned.values()), schema, target, source)

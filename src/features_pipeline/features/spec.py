@@ -33,14 +33,20 @@ def feature_label(source: str, item: Any, index: int) -> str:
 
 
 def describe_item_error(error: ValidationError, model: type[Feature]) -> str:
-    """``key 'agg': Input should be 'mean', ... (got 'avg')`` for the first problem."""
-    first = error.errors()[0]
+    """``key 'agg': Input should be 'mean', ... (got 'avg')`` for the first problem.
+
+    An unknown key is reported before a missing one: a misspelt key causes both.
+    """
+    errors = error.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     key = ".".join(str(part) for part in first["loc"])
     if first["type"] == "missing":
         return f"key {key!r}: missing"
     if first["type"] == "extra_forbidden":
-        allowed = ", ".join(name for name in model.model_fields if name != "type")
-        return f"key {key!r}: unknown key (allowed: {allowed})"
+        allowed = [name for name in model.model_fields if name != "type"]
+        return (
+            f"key {key!r}: unknown key{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})"
+        )
     message = first["msg"].removeprefix("Value error, ")
     got = f" (got {first['input']!r})" if "input" in first and key else ""
     return f"key {key!r}: {message}{got}" if key else message

@@ -67,6 +67,10 @@ class Feature(BaseModel):
             seen.update(dict.fromkeys(columns))
         return tuple(seen)
 
+    def row_inputs(self) -> tuple[str, ...]:
+        """Columns whose value on a row shapes that row's output (all inputs unless fitted)."""
+        return self.inputs()
+
     def check_types(self, schema: Schema) -> None:
         """Raise SpecError when an input has an unusable dtype (schema holds every input)."""
 
@@ -96,6 +100,10 @@ class FittedFeature(Feature):
     def fit_keys(self) -> tuple[str, ...]:
         """Columns the learned table is keyed by (empty: one global row)."""
         raise NotImplementedError
+
+    def row_inputs(self) -> tuple[str, ...]:
+        """The join keys: other inputs only feed the table learned on training rows."""
+        return self.fit_keys()
 
     def fit_expressions(self) -> list[pl.Expr]:
         """Aggregations over training rows grouped by ``fit_keys``; outputs named after features."""

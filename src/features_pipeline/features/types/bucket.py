@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import polars as pl
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from features_pipeline.features.types.base import FittedFeature, Kind, Schema, require_numeric
 
@@ -34,7 +34,7 @@ class Bucket(FittedFeature):
     type: Literal["bucket"]
     column: str
     edges: tuple[float, ...] | None = None
-    quantiles: int | None = None
+    quantiles: int | None = Field(default=None, ge=2, le=100)
 
     @field_validator("edges")
     @classmethod
@@ -47,8 +47,6 @@ class Bucket(FittedFeature):
     def _edges_or_quantiles(self) -> Bucket:
         if (self.edges is None) == (self.quantiles is None):
             raise ValueError("give exactly one of 'edges' (fixed) or 'quantiles' (learned)")
-        if self.quantiles is not None and not 2 <= self.quantiles <= 100:
-            raise ValueError("quantiles must be between 2 and 100")
         return self
 
     @property
@@ -74,6 +72,10 @@ class Bucket(FittedFeature):
 
     def fit_keys(self) -> tuple[str, ...]:
         return ()
+
+    def row_inputs(self) -> tuple[str, ...]:
+        """The row's own value is binned, with fixed or learned edges alike."""
+        return (self.column,)
 
     def fit_expressions(self) -> list[pl.Expr]:
         count = self.quantiles or 0

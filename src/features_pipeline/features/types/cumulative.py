@@ -29,7 +29,7 @@ class Cumulative(WindowFeature):
     @model_validator(mode="after")
     def _sum_needs_column(self) -> Cumulative:
         if self.agg == "sum" and self.column is None:
-            raise ValueError("agg 'sum' needs a 'column'")
+            raise ValueError("key 'column': missing (agg 'sum' needs a column)")
         return self
 
     def column_keys(self) -> dict[str, tuple[str, ...]]:
@@ -49,5 +49,6 @@ class Cumulative(WindowFeature):
         if self.agg == "count":
             running = pl.int_range(pl.len(), dtype=pl.Int64)
         else:
-            running = pl.col(self.column or "").cum_sum().shift(1, fill_value=0)
+            # a null value adds nothing; it must not blank the totals of the orders after it
+            running = pl.col(self.column or "").fill_null(0).cum_sum().shift(1, fill_value=0)
         return self.over(running).alias(self.name)

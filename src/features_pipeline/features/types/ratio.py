@@ -12,12 +12,16 @@ ZeroPolicy = Literal["null", "zero", "inf"]
 
 
 def safe_divide(numerator: pl.Expr, denominator: pl.Expr, on_zero: ZeroPolicy) -> pl.Expr:
-    """Float division; a zero denominator gives null, 0.0 or IEEE ±inf/NaN as declared."""
+    """Float division; a zero denominator gives null, 0.0 or IEEE ±inf/NaN as declared.
+
+    A null numerator gives null under every policy (``zero`` does not invent a value).
+    """
     quotient = numerator.cast(pl.Float64) / denominator.cast(pl.Float64)
     if on_zero == "inf":
         return quotient
     replacement = pl.lit(None, pl.Float64) if on_zero == "null" else pl.lit(0.0)
-    return pl.when(denominator == 0).then(replacement).otherwise(quotient)
+    zero = numerator.is_not_null() & (denominator == 0)
+    return pl.when(zero).then(replacement).otherwise(quotient)
 
 
 class Ratio(Feature):
