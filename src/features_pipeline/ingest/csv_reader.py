@@ -115,30 +115,47 @@ def canonical_names(path: Path, headers: list[str]) -> dict[str, str]:
     return mapping
 
 
-def read_raw_strings(path: Path) -> pl.DataFrame:
-    """All cells as strings, canonical column names, plus the file line number of each row."""
+def scan_raw_strings(path: Path) -> pl.LazyFrame:
+    """All cells as strings, canonical column names, plus the file line number of each row.
+
+    Lazy: nothing but the header is read until the caller collects (one parallel pass).
+    """
     separator = detect_separator(read_header(path))
+    scan = pl.scan_csv(
+        path,
+        separator=separator,
+        infer_schema=False,
+        encoding="utf8",
+        truncate_ragged_lines=False,
+        empty_string_is_null=True,
+    )
     try:
-        frame = pl.read_csv(
-            path,
-            separator=separator,
-            infer_schema=False,
-            encoding="utf8",
-            truncate_ragged_lines=False,
-            empty_string_is_null=True,
-        )
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-            raise not_utf8_error(path, separator) from None
-        raise UserError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
+        headers = scan.collect_schema().names()
     except pl.exceptions.NoDataError:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
-    mapping = canonical_names(path, frame.columns)
-    frame = (
-        frame.with_row_index(_LINE, offset=FIRST_DATA_LINE)
+    mapping = canonical_names(path, headers)
+    return (
+        scan.with_row_index(_LINE, offset=FIRST_DATA_LINE)
         .filter(~pl.all_horizontal(pl.exclude(_LINE).is_null()))  # blank lines carry no data
         .select(_LINE, *[pl.col(raw).alias(name) for raw, name in mapping.items()])
     )
+
+
+def collect_csv(path: Path, query: pl.LazyFrame) -> pl.DataFrame:
+    """Run a query over the CSV, turning reader failures into UserErrors."""
+    try:
+        return query.collect()
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            raise not_utf8_error(path, detect_separator(read_header(path))) from None
+        raise UserError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
+    except pl.exceptions.NoDataError:
+        raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
+
+
+def read_raw_strings(path: Path) -> pl.DataFrame:
+    """The string table of ``path`` (see :func:`scan_raw_strings`), at least one data row."""
+    frame = collect_csv(path, scan_raw_strings(path))
     if frame.height == 0:
         raise UserError(f"{path}: header only, no data rows")
     return frame
@@ -163,35 +180,60 @@ def _problem(dtype: type[pl.DataType]) -> str:
     return "are not a number"
 
 
-def parse_columns(path: Path, strings: pl.DataFrame) -> pl.DataFrame:
-    """Cast each canonical column to its dtype; empty or unparsable cells are UserErrors."""
-    present = [name for name in c.RAW_COLUMNS if name in strings.columns]
-    parsed = strings.with_columns(
-        [_parse_expression(name, c.RAW_SCHEMA[name]).alias(name) for name in present]
+def _bad_flag(name: str) -> str:
+    return f"__bad__{name}"
+
+
+def _is_bad(name: str, dtype: type[pl.DataType]) -> pl.Expr:
+    """True where a cell is empty or did not parse as ``dtype``."""
+    parsed = _parse_expression(name, dtype)
+    blank = pl.col(name).str.strip_chars() == ""
+    return (parsed.is_null() | blank).fill_null(True)
+
+
+def parse_error(path: Path, strings: pl.DataFrame, name: str) -> UserError:
+    """The UserError for the bad cells of column ``name`` (strings holds only bad rows)."""
+    examples = ", ".join(
+        f"line {line}: {value!r}" if value is not None else f"line {line}: empty"
+        for line, value in strings.select(_LINE, name).head(SHOWN_EXAMPLES).iter_rows()
     )
+    return UserError(
+        f"{path}: column {name!r}: {strings.height} value(s) {_problem(c.RAW_SCHEMA[name])} "
+        f"({examples})",
+        details=strings.select(
+            pl.lit(name).alias("column"),
+            pl.lit("parse").alias("check"),
+            pl.col(name).alias("value"),
+            pl.col(_LINE).alias("line"),
+        ),
+    )
+
+
+def parse_strings(path: Path, strings: pl.LazyFrame) -> pl.DataFrame:
+    """Cast each canonical column to its dtype in one pass; empty or unparsable cells raise."""
+    present = [name for name in c.RAW_COLUMNS if name in strings.collect_schema().names()]
+    flags = [_is_bad(name, c.RAW_SCHEMA[name]).alias(_bad_flag(name)) for name in present]
+    parsed = collect_csv(
+        path,
+        strings.with_columns(flags).with_columns(
+            [_parse_expression(name, c.RAW_SCHEMA[name]).alias(name) for name in present]
+        ),
+    )
+    if parsed.height == 0:
+        raise UserError(f"{path}: header only, no data rows")
     for name in present:
-        bad = parsed.get_column(name).is_null() | (strings.get_column(name).str.strip_chars() == "")
-        if not bad.any():
-            continue
-        rows = strings.filter(bad).select(_LINE, name).head(SHOWN_EXAMPLES)
-        examples = ", ".join(
-            f"line {line}: {value!r}" if value is not None else f"line {line}: empty"
-            for line, value in rows.iter_rows()
-        )
-        count = int(bad.sum())
-        raise UserError(
-            f"{path}: column {name!r}: {count} value(s) {_problem(c.RAW_SCHEMA[name])} "
-            f"({examples})",
-            details=strings.filter(bad).select(
-                pl.lit(name).alias("column"),
-                pl.lit("parse").alias("check"),
-                pl.col(name).alias("value"),
-                pl.col(_LINE).alias("line"),
-            ),
-        )
+        if parsed.get_column(_bad_flag(name)).any():
+            bad_lines = parsed.filter(pl.col(_bad_flag(name))).get_column(_LINE)
+            original = collect_csv(path, strings.filter(pl.col(_LINE).is_in(bad_lines.implode())))
+            raise parse_error(path, original, name)
     return parsed.select(present)
+
+
+def parse_columns(path: Path, strings: pl.DataFrame) -> pl.DataFrame:
+    """Eager form of :func:`parse_strings` for an already read string table."""
+    return parse_strings(path, strings.lazy())
 
 
 def read_sales_csv(path: Path) -> pl.DataFrame:
     """Read ``path`` into the typed raw table (canonical names and dtypes, file row order)."""
-    return parse_columns(path, read_raw_strings(path))
+    return parse_strings(path, scan_raw_strings(path))
