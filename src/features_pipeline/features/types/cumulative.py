@@ -45,10 +45,10 @@ class Cumulative(WindowFeature):
             return pl.Int64()
         return pl.Float64()
 
-    def expression(self) -> pl.Expr:
+    def expression(self, sequence: str | None = None) -> pl.Expr:
         if self.agg == "count":
             running = pl.int_range(pl.len(), dtype=pl.Int64)
         else:
             # a null value adds nothing; it must not blank the totals of the orders after it
             running = pl.col(self.column or "").fill_null(0).cum_sum().shift(1, fill_value=0)
-        return self.over(running).alias(self.name)
+        return self.over(running, sequence).alias(self.name)

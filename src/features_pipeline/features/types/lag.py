@@ -33,5 +33,5 @@ class Lag(WindowFeature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return schema[self.column]
 
-    def expression(self) -> pl.Expr:
-        return self.over(pl.col(self.column).shift(self.periods)).alias(self.name)
+    def expression(self, sequence: str | None = None) -> pl.Expr:
+        return self.over(pl.col(self.column).shift(self.periods), sequence).alias(self.name)

@@ -39,11 +39,11 @@ class Rolling(WindowFeature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Float64()
 
-    def expression(self) -> pl.Expr:
+    def expression(self, sequence: str | None = None) -> pl.Expr:
         previous = pl.col(self.column).cast(pl.Float64).shift(1)
         minimum = min(self.min_periods, self.window)
         if self.agg == "mean":
             rolled = previous.rolling_mean(self.window, min_samples=minimum)
         else:
             rolled = previous.rolling_sum(self.window, min_samples=minimum)
-        return self.over(rolled).alias(self.name)
+        return self.over(rolled, sequence).alias(self.name)

@@ -31,9 +31,22 @@ class WindowFeature(Feature):
             keys["by"] = self.by
         return keys
 
-    def over(self, expression: pl.Expr) -> pl.Expr:
-        """Evaluate ``expression`` per group in (order_by, tie_breaker) order, in row order out."""
-        order = [self.order_by, self.tie_breaker]
+    def ordering(self) -> tuple[str, str]:
+        """The row order this feature reads history in."""
+        return (self.order_by, self.tie_breaker)
+
+    def expression(self, sequence: str | None = None) -> pl.Expr:
+        """The window expression; ``sequence`` names a column ranking rows by :meth:`ordering`."""
+        raise NotImplementedError
+
+    def over(self, expression: pl.Expr, sequence: str | None = None) -> pl.Expr:
+        """Evaluate ``expression`` per group in (order_by, tie_breaker) order, in row order out.
+
+        The engine may pass ``sequence``, one integer column ranking the rows by
+        :meth:`ordering` computed once for all window features: ordering by it is cheaper than by
+        the two columns in every feature.
+        """
+        order = [sequence] if sequence else [self.order_by, self.tie_breaker]
         if self.by:
             return expression.over(list(self.by), order_by=order)
         return expression.over(order_by=order)
