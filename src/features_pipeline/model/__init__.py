@@ -1,0 +1,1 @@
+"""Model training and evaluation: registry, pipeline, CV, artifacts, metrics, gates."""

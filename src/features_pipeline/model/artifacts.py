@@ -1,0 +1,138 @@
+"""Save and load fitted pipelines with skops: no code runs on load, types are allow-listed.
+
+skops writes object ids, random file names and the current time into its zip archive; the
+archive is rewritten canonically (ids and files numbered in order of appearance, fixed
+timestamps) so the same model always gives the same bytes and DVC sees no change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from features_pipeline.errors import UserError
+from features_pipeline.io import write_atomic
+
+SCHEMA_FILE = "schema.json"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+# Types skops does not trust by default that our registered pipelines legitimately contain.
+# Anything else in a model file is refused (a model file from elsewhere could name any type).
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
+    }
+)
+
+
+def _canonical_schema(schema: Any, files: dict[str, bytes]) -> tuple[Any, dict[str, str]]:
+    """The schema with ``__id__`` values and file names renumbered in order of appearance."""
+    ids: dict[int, int] = {}
+    names: dict[str, str] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int):
+                result[key] = ids.setdefault(value, len(ids) + 1)
+            elif key == "file" and isinstance(value, str) and value in files:
+                suffix = Path(value).suffix
+                result[key] = names.setdefault(value, f"{len(names) + 1:06d}{suffix}")
+            else:
+                result[key] = walk(value)
+        return result
+
+    return walk(schema), names
+
+
+def canonical_skops_bytes(data: bytes) -> bytes:
+    """Rewrite a skops archive deterministically (same model -> same bytes)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = json.loads(source.read(SCHEMA_FILE))
+        files = {name: source.read(name) for name in source.namelist() if name != SCHEMA_FILE}
+    schema, names = _canonical_schema(schema, files)
+    if set(names) != set(files):
+        raise ValueError(
+            f"skops archive holds files its schema does not name: {set(files) - set(names)}"
+        )
+    entries = [(SCHEMA_FILE, json.dumps(schema, indent=2).encode("utf-8"))]
+    entries += sorted((new, files[old]) for old, new in names.items())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as target:
+        for name, content in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            target.writestr(info, content)
+    return buffer.getvalue()
+
+
+def model_bytes(model: Pipeline) -> bytes:
+    """The canonical skops bytes of ``model``."""
+    return canonical_skops_bytes(sio.dumps(model))
+
+
+def save_model(model: Pipeline, path: Path) -> bytes:
+    """Write ``model`` to ``path`` atomically in skops format; returns the bytes written."""
+    data = model_bytes(model)
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
+    return data
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """Types in a skops archive that are neither skops' defaults nor in TRUSTED_TYPES."""
+    return sorted(set(sio.get_untrusted_types(data=data)) - TRUSTED_TYPES)
+
+
+def load_model_bytes(data: bytes, source: str) -> Pipeline:
+    """Load a pipeline from skops bytes, refusing any type outside the allow-list."""
+    try:
+        needed = sio.get_untrusted_types(data=data)
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
+        raise UserError(f"{source}: not a skops model file") from None
+    refused = sorted(set(needed) - TRUSTED_TYPES)
+    if refused:
+        raise UserError(
+            f"{source}: refusing to load untrusted type(s) {', '.join(refused)} "
+            "(not in features_pipeline.model.artifacts.TRUSTED_TYPES)"
+        )
+    model = sio.loads(data, trusted=sorted(needed))
+    if not isinstance(model, Pipeline):
+        raise UserError(f"{source}: holds a {type(model).__name__}, expected a sklearn Pipeline")
+    return model
+
+
+def load_model(path: Path) -> Pipeline:
+    """Load the pipeline saved at ``path`` (see ``load_model_bytes``)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: model file not found (run the train stage first)") from None
+    return load_model_bytes(data, str(path))
+
+
+def load_model_checked(path: Path, card: dict[str, Any], card_source: str) -> Pipeline:
+    """Load ``path`` after checking it is the file ``card`` describes (same sha256)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: model file not found (run the train stage first)") from None
+    expected = card.get("artifact", {}).get("sha256")
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise UserError(
+            f"{card_source}: artifact.sha256 does not match {path}; the card belongs to another "
+            "model (re-run the train stage)"
+        )
+    return load_model_bytes(data, str(path))

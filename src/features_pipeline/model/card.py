@@ -1,0 +1,110 @@
+"""The model card: what a saved model predicts, from what, how it was trained, with what."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import platform
+from collections.abc import Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import polars as pl
+from sklearn.base import BaseEstimator
+
+from features_pipeline.model.inputs import FeaturePlan
+from features_pipeline.model.pipeline import ColumnRoles
+
+CARD_VERSION = 1
+LIBRARIES: tuple[str, ...] = (
+    "features-pipeline",
+    "scikit-learn",
+    "skops",
+    "polars",
+    "numpy",
+    "scipy",
+)
+RAW = "raw"
+
+
+def data_sha256(frame: pl.DataFrame) -> str:
+    """sha256 of ``frame`` written as CSV (column order and row order matter)."""
+    buffer = io.BytesIO()
+    frame.write_csv(buffer)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Python and the installed versions of the libraries a model file depends on."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            versions[name] = "unknown"
+    return versions
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    return repr(value)
+
+
+def estimator_params(estimator: BaseEstimator) -> dict[str, Any]:
+    """Every hyperparameter of ``estimator`` (sklearn defaults included), JSON-safe."""
+    return {
+        key: _json_safe(value) for key, value in sorted(estimator.get_params(deep=False).items())
+    }
+
+
+def build_card(
+    *,
+    target: str,
+    features: Sequence[str],
+    roles: ColumnRoles,
+    schema: Mapping[str, pl.DataType],
+    plan: FeaturePlan,
+    model_name: str,
+    estimator: BaseEstimator,
+    training_rows: int,
+    training_sha256: str,
+    seed: int,
+    cv: Mapping[str, Any],
+    model_sha256: str,
+    feature_spec: str | None = None,
+) -> dict[str, Any]:
+    """A JSON-ready card; ``features`` in the order given in params."""
+    inputs = {
+        name: {
+            "dtype": str(schema[name]),
+            "encoding": "one-hot" if name in roles.categorical else "numeric",
+            "kind": plan.features[name].kind if name in plan.features else RAW,
+        }
+        for name in features
+    }
+    return {
+        "card_version": CARD_VERSION,
+        "target": target,
+        "features": list(features),
+        "inputs": inputs,
+        "window_features": plan.window_features(features),
+        "feature_spec": feature_spec,
+        "model": {
+            "name": model_name,
+            "estimator": f"{type(estimator).__module__.split('._')[0]}.{type(estimator).__name__}",
+            "params": estimator_params(estimator),
+        },
+        "training": {
+            "rows": training_rows,
+            "data_sha256": training_sha256,
+            "seed": seed,
+        },
+        "cv": dict(cv),
+        "artifact": {"format": "skops", "sha256": model_sha256},
+        "libraries": library_versions(),
+    }

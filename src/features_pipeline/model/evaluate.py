@@ -1,0 +1,105 @@
+"""Evaluation on the test split: metrics, gates, plot data and permutation importance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.pipeline import Pipeline
+
+from features_pipeline import columns as c
+from features_pipeline.errors import UserError
+from features_pipeline.model.gates import GateResult, check_gates, gates_record
+from features_pipeline.model.importance import permutation_importance
+from features_pipeline.model.metrics import Metrics, regression_metrics
+from features_pipeline.model.params import EvaluateParams
+
+ACTUAL = "actual"
+PREDICTED = "predicted"
+RESIDUAL = "residual"  # actual - predicted
+PLOT_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: Metrics
+    gates: list[GateResult]
+    predictions: pl.DataFrame  # Order ID (when present), actual, predicted: every test row
+    points: pl.DataFrame  # actual, predicted, residual: a seeded sample for plots
+    importance: pl.DataFrame  # feature, importance, std
+
+    @property
+    def passed(self) -> bool:
+        return all(gate.passed for gate in self.gates)
+
+    def metrics_record(self) -> dict[str, Any]:
+        """The content of metrics/metrics.json."""
+        return {**self.metrics, **gates_record(self.gates)}
+
+
+def card_inputs(card: Mapping[str, Any], source: str) -> tuple[list[str], str]:
+    """(features, target) from a model card; UserError when it lacks them."""
+    features = card.get("features")
+    target = card.get("target")
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise UserError(f"{source}: key 'features': expected a list of column names")
+    if not isinstance(target, str):
+        raise UserError(f"{source}: key 'target': expected a column name")
+    return features, target
+
+
+def require_columns(frame: pl.DataFrame, names: Sequence[str], source: str, why: str) -> None:
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise UserError(f"{source}: missing column(s) {', '.join(map(repr, missing))} ({why})")
+
+
+def predict(model: Pipeline, frame: pl.DataFrame, features: Sequence[str]) -> np.ndarray:
+    """The model's predictions for every row of ``frame`` (float64)."""
+    return np.asarray(model.predict(frame.select(features)), dtype=np.float64)
+
+
+def sample_points(actual: np.ndarray, predicted: np.ndarray, size: int, seed: int) -> pl.DataFrame:
+    """At most ``size`` (actual, predicted, residual) points, seeded sample, in row order."""
+    index = np.arange(actual.size)
+    if actual.size > size:
+        index = np.sort(np.random.default_rng(seed).choice(actual.size, size=size, replace=False))
+    table = pl.DataFrame({ACTUAL: actual[index], PREDICTED: predicted[index]})
+    return table.with_columns((pl.col(ACTUAL) - pl.col(PREDICTED)).alias(RESIDUAL)).with_columns(
+        pl.all().round_sig_figs(PLOT_DIGITS)
+    )
+
+
+def evaluate_model(
+    model: Pipeline,
+    test: pl.DataFrame,
+    features: Sequence[str],
+    target: str,
+    params: EvaluateParams,
+) -> Evaluation:
+    """Score ``model`` on the ``test`` rows and check the declared gates."""
+    actual = test.get_column(target).cast(pl.Float64).to_numpy()
+    predicted = predict(model, test, features)
+    metrics = regression_metrics(actual, predicted)
+    ids = [c.ORDER_ID] if c.ORDER_ID in test.columns else []
+    predictions = test.select(ids).with_columns(
+        pl.Series(ACTUAL, actual), pl.Series(PREDICTED, predicted)
+    )
+    importance = permutation_importance(
+        model,
+        test.select(features),
+        actual,
+        repeats=params.importance.repeats,
+        seed=params.seed,
+        max_rows=params.importance.rows,
+    )
+    return Evaluation(
+        metrics=metrics,
+        gates=check_gates(metrics, params.gates),
+        predictions=predictions,
+        points=sample_points(actual, predicted, params.plot_points, params.seed),
+        importance=importance,
+    )

@@ -1,0 +1,80 @@
+"""Typed ``train:`` and ``evaluate:`` sections of params.yaml."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from features_pipeline import columns as c
+from features_pipeline.params import StrictModel
+
+METRIC_NAMES: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
+MetricName = Literal["rmse", "mae", "r2", "mape"]
+
+
+class ModelParams(StrictModel):
+    """``train.model``: the registry name and hyperparameters per model (only ``name``'s used)."""
+
+    name: str = "hist_gradient_boosting"
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: {} if entry is None else entry for name, entry in value.items()}
+        return value
+
+    @property
+    def selected_params(self) -> dict[str, Any]:
+        return dict(self.params.get(self.name, {}))
+
+
+class TrainParams(StrictModel):
+    target: str = c.TOTAL_PROFIT
+    features: tuple[str, ...] = Field(min_length=1)
+    model: ModelParams = ModelParams()
+    cv_folds: int = Field(default=5, ge=2, le=50)
+    seed: int = Field(default=42, ge=0, lt=2**32)
+    threads: int = Field(default=1, ge=0)  # OpenMP/BLAS threads of the model; 0 = all cores
+
+    @field_validator("features")
+    @classmethod
+    def _no_duplicates(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise ValueError(f"{name!r} is listed twice")
+            seen.add(name)
+        return names
+
+
+class Gate(StrictModel):
+    """A threshold on one test metric: ``{min: 0.9}``, ``{max: 50000}`` or both."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> Gate:
+        if self.min is None and self.max is None:
+            raise ValueError("a gate needs 'min' and/or 'max'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class ImportanceParams(StrictModel):
+    """Permutation importance on a seeded sample of test rows."""
+
+    rows: int = Field(default=2000, gt=0)
+    repeats: int = Field(default=3, gt=0, le=50)
+
+
+class EvaluateParams(StrictModel):
+    gates: dict[MetricName, Gate] = Field(default_factory=dict)
+    fail_on_gate: bool = True
+    plot_points: int = Field(default=1000, gt=0, le=10_000)
+    importance: ImportanceParams = ImportanceParams()
+    seed: int = Field(default=42, ge=0, lt=2**32)

@@ -1,0 +1,1 @@
+"""The offline evaluation report: static SVG figures embedded in HTML and Markdown."""

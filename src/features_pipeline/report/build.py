@@ -1,0 +1,64 @@
+"""Assemble the report's content from an evaluation, the training metrics and the model card."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from features_pipeline.model.evaluate import Evaluation
+from features_pipeline.report import plots
+from features_pipeline.report.content import FigureData, ReportData
+
+
+def figures(evaluation: Evaluation, cv_folds: pl.DataFrame, target: str) -> list[FigureData]:
+    """The four figures of the report, as SVG."""
+    shown = evaluation.points.height
+    return [
+        FigureData(
+            "predicted_vs_actual",
+            "Predicted vs actual",
+            f"{shown:,} test rows (a seeded sample when there are more); on the line = exact.",
+            plots.predicted_vs_actual(evaluation.points, target),
+        ),
+        FigureData(
+            "residuals",
+            "Residuals",
+            "Actual minus predicted against the prediction: a pattern means missed structure.",
+            plots.residuals(evaluation.points, target),
+        ),
+        FigureData(
+            "feature_importance",
+            "Permutation feature importance",
+            "How much test R² drops when one input column is shuffled (mean ± std of repeats).",
+            plots.feature_importance(evaluation.importance),
+        ),
+        FigureData(
+            "cv_folds",
+            "Cross-validation fold scores",
+            "RMSE and R² of each fold of the K-fold cross-validation on the training rows.",
+            plots.cv_fold_scores(cv_folds),
+        ),
+    ]
+
+
+def report_data(
+    evaluation: Evaluation,
+    cv_summary: Mapping[str, Any],
+    cv_folds: pl.DataFrame,
+    card: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> ReportData:
+    """Everything the HTML and Markdown reports show."""
+    target = str(card.get("target"))
+    model = card.get("model", {}).get("name")
+    return ReportData(
+        title=f"Evaluation: {model} predicting {target}",
+        metrics=evaluation.metrics,
+        gates=evaluation.gates,
+        cv=cv_summary,
+        card=card,
+        params=params,
+        figures=figures(evaluation, cv_folds, target),
+    )

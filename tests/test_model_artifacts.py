@@ -1,0 +1,141 @@
+"""skops artifacts: exact round trip, identical bytes, untrusted types refused; the model card."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import skops.io as sio
+from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.pipeline import Pipeline
+
+from features_pipeline.errors import UserError
+from features_pipeline.model.artifacts import (
+    TRUSTED_TYPES,
+    load_model,
+    load_model_bytes,
+    load_model_checked,
+    model_bytes,
+    save_model,
+)
+from features_pipeline.model.card import build_card, data_sha256
+from features_pipeline.model.registry import MODEL_NAMES
+from features_pipeline.model.train import TrainResult, train_model
+
+
+@pytest.fixture(scope="module")
+def table() -> pl.DataFrame:
+    return feature_table(300, seed=4)
+
+
+@pytest.fixture(scope="module")
+def trained(table: pl.DataFrame) -> dict[str, TrainResult]:
+    return {name: train_model(table, train_params(name), plan()) for name in MODEL_NAMES}
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_round_trip_predicts_exactly_the_same(
+    name: str, trained: dict[str, TrainResult], table: pl.DataFrame, tmp_path: Path
+) -> None:
+    model = trained[name].model
+    path = tmp_path / "model.skops"
+    save_model(model, path)
+    loaded = load_model(path)
+    rows = table.select(DEFAULT_FEATURES)
+    np.testing.assert_array_equal(loaded.predict(rows), model.predict(rows))
+
+
+@pytest.mark.parametrize("name", ["ridge", "random_forest", "hist_gradient_boosting"])
+def test_same_model_gives_identical_bytes(name: str, table: pl.DataFrame) -> None:
+    """skops stores object ids and timestamps; saved files are rewritten canonically."""
+    params = train_params(name)
+    first = model_bytes(train_model(table, params, plan()).model)
+    second = model_bytes(train_model(table, params, plan()).model)
+    assert first == second
+    with zipfile.ZipFile(__import__("io").BytesIO(first)) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+class Sneaky(RegressorMixin, BaseEstimator):
+    """A type no allow-list knows: loading it must be refused before anything is built."""
+
+    def fit(self, x: object, y: object) -> Sneaky:
+        return self
+
+    def predict(self, x: object) -> np.ndarray:
+        return np.zeros(1)
+
+
+def test_an_untrusted_type_is_refused_by_name() -> None:
+    data = sio.dumps(Pipeline([("model", Sneaky())]))
+    with pytest.raises(UserError) as caught:
+        load_model_bytes(data, "models/model.skops")
+    message = str(caught.value)
+    assert message.startswith("models/model.skops: refusing to load untrusted type(s)")
+    assert "test_model_artifacts.Sneaky" in message
+
+
+def test_allow_list_is_explicit_and_small() -> None:
+    assert len(TRUSTED_TYPES) <= 5
+    assert all(name.startswith(("numpy.", "sklearn.")) for name in TRUSTED_TYPES)
+
+
+def test_not_a_model_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "model.skops"
+    path.write_bytes(b"definitely not a zip")
+    with pytest.raises(UserError, match="not a skops model file"):
+        load_model(path)
+    with pytest.raises(UserError, match="model file not found"):
+        load_model(tmp_path / "missing.skops")
+
+
+def test_a_card_for_another_model_is_refused(
+    trained: dict[str, TrainResult], tmp_path: Path
+) -> None:
+    path = tmp_path / "model.skops"
+    data = save_model(trained["ridge"].model, path)
+    good = {"artifact": {"sha256": hashlib.sha256(data).hexdigest()}}
+    assert isinstance(load_model_checked(path, good, "card.json"), Pipeline)
+    with pytest.raises(UserError, match="does not match"):
+        load_model_checked(path, {"artifact": {"sha256": "0" * 64}}, "card.json")
+
+
+def test_card_records_what_predict_and_people_need(trained: dict[str, TrainResult]) -> None:
+    result = trained["hist_gradient_boosting"]
+    card = build_card(
+        target="Total Profit",
+        features=list(DEFAULT_FEATURES),
+        roles=result.roles,
+        schema=feature_table(20).schema,
+        plan=plan(),
+        model_name="hist_gradient_boosting",
+        estimator=result.estimator,
+        training_rows=result.rows,
+        training_sha256=data_sha256(result.training_frame),
+        seed=1,
+        cv=result.cv.summary(),
+        model_sha256="abc",
+        feature_spec="config/features.yaml",
+    )
+    assert card["target"] == "Total Profit"
+    assert card["features"] == list(DEFAULT_FEATURES)
+    assert card["inputs"]["Item Type"] == {"dtype": "String", "encoding": "one-hot", "kind": "raw"}
+    assert card["inputs"]["unit_margin"]["kind"] == "row-wise"
+    assert card["model"]["estimator"] == "sklearn.ensemble.HistGradientBoostingRegressor"
+    assert card["model"]["params"]["max_iter"] == 30
+    assert card["model"]["params"]["random_state"] == 1
+    assert card["training"]["rows"] == result.rows
+    assert len(card["training"]["data_sha256"]) == 64
+    assert {"python", "scikit-learn", "skops", "polars", "numpy"} <= set(card["libraries"])
+    assert card["window_features"] == []
+
+
+def test_data_hash_changes_with_the_data(table: pl.DataFrame) -> None:
+    frame = table.select(DEFAULT_FEATURES)
+    assert data_sha256(frame) == data_sha256(frame.clone())
+    assert data_sha256(frame) != data_sha256(frame.with_row_index().tail(-1).drop("index"))

@@ -1,0 +1,70 @@
+"""Seeded K-fold cross-validation: deterministic, covering every training row once."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+
+from features_pipeline import columns as c
+from features_pipeline.model.train import train_metrics, train_model
+
+
+@pytest.fixture(scope="module")
+def table() -> pl.DataFrame:
+    return feature_table(400, seed=9)
+
+
+@pytest.mark.parametrize("name", ["ridge", "random_forest", "hist_gradient_boosting"])
+def test_same_seed_gives_identical_cv_scores(name: str, table: pl.DataFrame) -> None:
+    params = train_params(name)
+    first = train_model(table, params, plan())
+    second = train_model(table, params, plan())
+    assert first.cv.folds == second.cv.folds
+    assert train_metrics(first) == train_metrics(second)
+
+
+def test_another_seed_gives_other_folds(table: pl.DataFrame) -> None:
+    params = train_params("ridge")
+    first = train_model(table, params, plan())
+    other = train_model(table, train_params("ridge", seed=2), plan())
+    assert first.cv.folds != other.cv.folds
+
+
+def test_folds_partition_the_training_rows(table: pl.DataFrame) -> None:
+    result = train_model(table, train_params("ridge", cv_folds=4), plan())
+    train_rows = table.filter(pl.col(c.SPLIT) == "train").height
+    folds = result.cv.fold_table()
+    assert folds.height == 4
+    assert folds.get_column("rows").sum() == train_rows == result.rows
+    assert folds.get_column("fold").to_list() == [1, 2, 3, 4]
+
+
+def test_train_metrics_hold_cv_mean_and_std_and_rows(table: pl.DataFrame) -> None:
+    result = train_model(table, train_params("ridge"), plan())
+    metrics = train_metrics(result)
+    assert metrics["rows"] == result.rows
+    assert metrics["features"] == len(DEFAULT_FEATURES)
+    cv = metrics["cv"]
+    assert cv["folds"] == 3
+    for score in ("rmse", "mae", "r2"):
+        assert cv[f"{score}_std"] >= 0
+    folds = result.cv.fold_table()
+    assert cv["rmse_mean"] == pytest.approx(folds.get_column("rmse").mean(), rel=1e-5)
+    assert "fit_seconds" not in metrics  # wall-clock time is kept out of DVC-hashed files
+
+
+def test_test_rows_never_reach_training(table: pl.DataFrame) -> None:
+    """Changing every test row's target leaves the fitted model and CV scores unchanged."""
+    params = train_params("ridge")
+    base = train_model(table, params, plan())
+    shifted = table.with_columns(
+        pl.when(pl.col(c.SPLIT) == "test")
+        .then(pl.col(c.TOTAL_PROFIT) * 10)
+        .otherwise(pl.col(c.TOTAL_PROFIT))
+        .alias(c.TOTAL_PROFIT)
+    )
+    other = train_model(shifted, params, plan())
+    assert base.cv.folds == other.cv.folds
+    rows = table.head(20).select(DEFAULT_FEATURES)
+    assert (base.model.predict(rows) == other.model.predict(rows)).all()

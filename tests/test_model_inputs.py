@@ -1,0 +1,109 @@
+"""Leakage refusal: the target and features computed from it never become model inputs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from model_support import (
+    DEFAULT_FEATURES,
+    ITEM_PROFIT_MEAN,
+    PLAN_JSON,
+    PROFIT_LAG,
+    PROFIT_SHARE,
+    feature_table,
+    plan,
+    train_params,
+)
+
+from features_pipeline import columns as c
+from features_pipeline.errors import UserError
+from features_pipeline.model.inputs import check_model_inputs, parse_plan
+from features_pipeline.model.train import train_model
+
+
+@pytest.fixture(scope="module")
+def columns() -> list[str]:
+    return feature_table(50).columns
+
+
+def check(features: list[str], columns: list[str], target: str = c.TOTAL_PROFIT) -> list[str]:
+    return check_model_inputs(features, target, columns, plan())
+
+
+def test_default_inputs_pass(columns: list[str]) -> None:
+    assert check(list(DEFAULT_FEATURES), columns) == []
+
+
+def test_the_target_itself_is_refused(columns: list[str]) -> None:
+    with pytest.raises(UserError) as caught:
+        check([c.UNITS_SOLD, c.TOTAL_PROFIT], columns)
+    assert str(caught.value) == (
+        "params.yaml: train.features: 'Total Profit' is the target itself; "
+        "remove it from the inputs"
+    )
+
+
+def test_a_row_wise_feature_of_the_target_is_refused_naming_it_and_why(
+    columns: list[str],
+) -> None:
+    with pytest.raises(UserError) as caught:
+        check([c.UNITS_SOLD, PROFIT_SHARE], columns)
+    message = str(caught.value)
+    assert f"{PROFIT_SHARE!r} is computed row by row (ratio) from the target 'Total Profit'" in (
+        message
+    )
+    assert "would not exist at prediction time" in message
+
+
+def test_a_window_feature_of_the_target_is_refused(columns: list[str]) -> None:
+    with pytest.raises(UserError, match=f"{PROFIT_LAG!r} is a window feature \\(lag\\)"):
+        check([PROFIT_LAG], columns)
+
+
+def test_a_fitted_target_encoding_is_allowed(columns: list[str]) -> None:
+    assert check([c.ITEM_TYPE, ITEM_PROFIT_MEAN], columns) == []
+
+
+def test_split_and_unknown_columns_are_refused(columns: list[str]) -> None:
+    with pytest.raises(UserError, match="'split' is the train/test marker"):
+        check([c.SPLIT], columns)
+    with pytest.raises(UserError, match="unknown column 'Units Sould' — did you mean 'Units Sold'"):
+        check(["Units Sould"], columns)
+
+
+def test_a_target_other_than_the_plans_is_refused(columns: list[str]) -> None:
+    with pytest.raises(UserError, match="differs from the feature plan's target"):
+        check([c.UNITS_SOLD], columns, target=c.TOTAL_REVENUE)
+
+
+def test_outcome_columns_recorded_with_the_target_are_a_warning(columns: list[str]) -> None:
+    notes = check([c.UNITS_SOLD, c.TOTAL_REVENUE, c.TOTAL_COST], columns)
+    assert len(notes) == 1
+    assert "'Total Revenue', 'Total Cost'" in notes[0]
+
+
+def test_training_refuses_before_fitting_anything() -> None:
+    table = feature_table(100)
+    params = train_params(features=[*DEFAULT_FEATURES, PROFIT_SHARE])
+    with pytest.raises(UserError, match=PROFIT_SHARE):
+        train_model(table, params, plan())
+
+
+def test_a_malformed_plan_is_a_user_error() -> None:
+    with pytest.raises(UserError, match=re.escape("plan.json: expected a mapping")):
+        parse_plan([], "plan.json")
+    broken = {**PLAN_JSON, "features": {"x": {"type": "ratio", "kind": "row-wise"}}}
+    with pytest.raises(UserError, match=re.escape("features.x: key 'target_derived': missing")):
+        parse_plan(broken, "plan.json")
+
+
+def test_duplicate_features_in_params_are_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="listed twice"):
+        train_params(features=[c.UNITS_SOLD, c.UNITS_SOLD])
+
+
+def test_window_features_are_listed_for_predict() -> None:
+    assert plan().window_features([c.UNITS_SOLD, PROFIT_LAG]) == [PROFIT_LAG]
