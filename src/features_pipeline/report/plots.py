@@ -87,12 +87,12 @@ def cv_fold_scores(folds: pl.DataFrame) -> str:
     fold = folds.get_column("fold").to_numpy()
     rmse = folds.get_column("rmse").to_numpy()
     bars = axes.bar(fold, rmse, color=POINT_COLOR)
-    axes.axhline(float(rmse.mean()), color=LINE_COLOR, linewidth=1, label="mean RMSE")
+    axes.axhline(float(rmse.mean()), color=LINE_COLOR, linewidth=1)
     labels = [
         "R² -" if value is None else f"R² {value:.4f}" for value in folds.get_column("r2").to_list()
     ]
     axes.bar_label(bars, labels=labels, fontsize=8)
     axes.set_xticks(fold, [str(value) for value in fold])
-    axes.set(xlabel="fold", ylabel="RMSE", title="Cross-validation fold scores (training rows)")
-    axes.legend(loc="lower right")
+    axes.set_ylim(0, float(rmse.max()) * 1.15)
+    axes.set(xlabel="fold", ylabel="RMSE", title="Cross-validation RMSE per fold (line: mean)")
     return svg_text(figure)
