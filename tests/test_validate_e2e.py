@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from conftest import REPO_ROOT
 
 from features_pipeline import columns as c
@@ -60,6 +61,13 @@ def corrupt_interim(root: Path) -> None:
     cost = frame.get_column(c.TOTAL_COST).clone()
     cost[9] = cost[9] + 100.0  # Total Cost != Units Sold x Unit Cost
     write_parquet_atomic(frame.with_columns(ids, cost), path)
+
+
+def test_train_depends_on_the_validation_verdict() -> None:
+    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    validate_outputs = {next(iter(m)) for m in stages["validate"]["metrics"]}
+    train_deps = set(stages["train"]["deps"])
+    assert validate_outputs & train_deps == {"metrics/validation.json"}
 
 
 @pytest.mark.slow
