@@ -1,0 +1,251 @@
+"""Predict: new orders from a CSV get exactly evaluate's predictions; bad rows never do."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+from conftest import Dialect, csv_text, load_stage_module, write_sales_csv
+
+from features_pipeline import columns as c
+from features_pipeline.errors import UserError
+from features_pipeline.features.engine import fit_transform
+from features_pipeline.features.plan import build_plan
+from features_pipeline.features.spec import parse_features
+from features_pipeline.features.state import load_state, save_state
+from features_pipeline.ingest.split import assign_split
+from features_pipeline.ingest.synthetic import generate_sales
+from features_pipeline.io import write_json_atomic, write_parquet_atomic
+from features_pipeline.predict import (
+    needed_raw_columns,
+    predict_csv,
+    prediction_column,
+    read_new_rows,
+)
+from features_pipeline.runner import run_stage
+
+SPEC: list[dict[str, Any]] = [
+    {"name": "unit_margin", "type": "arithmetic", "op": "subtract",
+     "left": c.UNIT_PRICE, "right": c.UNIT_COST},
+    {"name": "item_margin", "type": "group_agg", "column": "unit_margin",
+     "by": [c.ITEM_TYPE], "agg": "median"},
+    {"name": "expected_profit", "type": "arithmetic", "op": "multiply",
+     "left": c.UNITS_SOLD, "right": "item_margin"},
+    {"name": "profit_margin", "type": "ratio", "numerator": c.TOTAL_PROFIT,
+     "denominator": c.TOTAL_REVENUE},
+    {"name": "order_month", "type": "date_part", "column": c.ORDER_DATE, "part": "month"},
+    {"name": "country_share", "type": "frequency", "column": c.COUNTRY, "fill": 0.0},
+    {"name": "prev_units", "type": "lag", "column": c.UNITS_SOLD, "by": [c.REGION]},
+]  # fmt: skip
+PLAIN = [c.ITEM_TYPE, c.SALES_CHANNEL, c.UNITS_SOLD, "expected_profit", "order_month",
+         "country_share"]  # fmt: skip
+WINDOW = [*PLAIN, "prev_units"]
+PREDICTED = prediction_column(c.TOTAL_PROFIT)
+MODEL = Path("models/model.skops")
+STATE = Path("data/features/state")
+EVALUATED = Path("data/predictions/test.parquet")
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    interim: pl.DataFrame
+
+    @property
+    def test_rows(self) -> pl.DataFrame:
+        return self.interim.filter(pl.col(c.SPLIT) == "test").drop(c.SPLIT)
+
+    def evaluated(self) -> pl.DataFrame:
+        return pl.read_parquet(self.root / EVALUATED)
+
+
+def build_project(root: Path, features: list[str]) -> Project:
+    """Features computed by the real engine, then the real train and evaluate stages."""
+    interim = assign_split(generate_sales(500, seed=21), "random", 0.2, 42)
+    plan = build_plan(parse_features(SPEC, "spec"), interim.schema, c.TOTAL_PROFIT, "spec.yaml")
+    table, state = fit_transform(interim, plan)
+    write_parquet_atomic(interim, root / "data/interim/sales.parquet")
+    write_parquet_atomic(table, root / "data/features/features.parquet")
+    write_json_atomic(plan.to_dict(), root / "data/features/plan.json")
+    save_state(state, root / STATE)
+    params = {
+        "train": {
+            "features": features,
+            "model": {
+                "name": "hist_gradient_boosting",
+                "params": {"hist_gradient_boosting": {"max_iter": 40}},
+            },
+            "cv_folds": 3,
+        },
+        "evaluate": {"gates": {}, "importance": {"rows": 50, "repeats": 1}},
+    }  # fmt: skip
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    for name in ("train", "evaluate"):
+        module = load_stage_module(name)
+        code = run_stage(name, module.run, "", argv=["--params", "params.yaml", "-q"])
+        assert code == 0, name
+    return Project(root, interim)
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    root = tmp_path_factory.mktemp("plain")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        yield build_project(root, PLAIN)
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    root = tmp_path_factory.mktemp("windowed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        yield build_project(root, WINDOW)
+
+
+def predict(project: Project, csv: Path, **options: Any) -> pl.DataFrame:
+    output = project.root / "predictions.csv"
+    predict_csv(project.root / MODEL, csv, output, state_path=project.root / STATE, **options)
+    return pl.read_csv(output)
+
+
+def test_predicting_the_test_split_from_its_raw_csv_reproduces_evaluate(
+    plain: Project, tmp_path: Path
+) -> None:
+    csv = write_sales_csv(tmp_path / "new.csv", plain.test_rows, Dialect(money="trimmed"))
+    predicted = predict(plain, csv)
+    evaluated = plain.evaluated()
+    assert predicted.columns == [c.ORDER_ID, PREDICTED]
+    assert predicted.get_column(c.ORDER_ID).to_list() == evaluated.get_column(c.ORDER_ID).to_list()
+    np.testing.assert_array_equal(
+        predicted.get_column(PREDICTED).to_numpy(), evaluated.get_column("predicted").to_numpy()
+    )
+
+
+def test_new_orders_need_not_carry_the_target(plain: Project, tmp_path: Path) -> None:
+    rows = plain.test_rows.drop(c.TOTAL_PROFIT, c.TOTAL_REVENUE, c.TOTAL_COST, c.ORDER_PRIORITY)
+    predicted = predict(plain, write_sales_csv(tmp_path / "new.csv", rows))
+    np.testing.assert_array_equal(
+        predicted.get_column(PREDICTED).to_numpy(),
+        plain.evaluated().get_column("predicted").to_numpy(),
+    )
+
+
+def test_only_the_columns_the_model_needs_are_required(plain: Project) -> None:
+    state = load_state(plain.root / STATE)
+    # fitted features need only their join keys (Item Type, Country), not what they learned
+    # from: item_margin was learned from unit_margin (prices), yet new rows need no prices
+    assert needed_raw_columns(state.plan, PLAIN) == [
+        c.COUNTRY, c.ITEM_TYPE, c.SALES_CHANNEL, c.ORDER_DATE, c.ORDER_ID, c.UNITS_SOLD,
+    ]  # fmt: skip
+    assert needed_raw_columns(state.plan, WINDOW)[-2:] == [c.ORDER_ID, c.UNITS_SOLD]
+    assert c.REGION in needed_raw_columns(state.plan, WINDOW)  # the lag's group
+
+
+def test_a_missing_needed_column_is_one_line(plain: Project, tmp_path: Path) -> None:
+    csv = write_sales_csv(tmp_path / "new.csv", plain.test_rows.drop(c.UNITS_SOLD))
+    with pytest.raises(UserError, match=r"missing column\(s\) 'Units Sold' needed by the model"):
+        predict(plain, csv)
+
+
+def broken_rows(rows: pl.DataFrame) -> str:
+    """CSV text with a negative Units Sold on line 3 and an unparsable one on line 5."""
+    lines = csv_text(rows).splitlines()
+    header = lines[0].split(",")
+    units = header.index(c.UNITS_SOLD)
+    for line, value in ((3, "-3"), (5, "lots")):
+        cells = lines[line - 1].split(",")
+        cells[units] = value
+        lines[line - 1] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def test_invalid_rows_are_reported_and_skipped_never_predicted(
+    plain: Project, tmp_path: Path
+) -> None:
+    rows = plain.test_rows.head(8)
+    csv = tmp_path / "new.csv"
+    csv.write_text(broken_rows(rows), encoding="utf-8")
+    rejected_file = tmp_path / "rejected.csv"
+    predicted = predict(plain, csv, rejected_path=rejected_file)
+    skipped = rows.get_column(c.ORDER_ID).gather([1, 3]).to_list()  # lines 3 and 5
+    assert predicted.height == 6
+    assert not set(skipped) & set(predicted.get_column(c.ORDER_ID).to_list())
+    rejected = pl.read_csv(rejected_file, schema_overrides={"value": pl.String})
+    assert set(rejected.get_column("line")) == {3, 5}
+    reasons = set(rejected.select("line", "column", "value").rows())
+    assert {(3, c.UNITS_SOLD, "-3"), (5, c.UNITS_SOLD, "lots")} <= reasons
+    # the valid rows get the same predictions as in the full run
+    expected = plain.evaluated().filter(
+        pl.col(c.ORDER_ID).is_in(predicted.get_column(c.ORDER_ID).implode())
+    )
+    np.testing.assert_array_equal(
+        predicted.get_column(PREDICTED).to_numpy(), expected.get_column("predicted").to_numpy()
+    )
+
+
+def test_invalid_rows_fail_the_run_when_asked(plain: Project, tmp_path: Path) -> None:
+    csv = tmp_path / "new.csv"
+    csv.write_text(broken_rows(plain.test_rows.head(8)), encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        predict(plain, csv, on_invalid="fail")
+    assert "column 'Units Sold'" in str(caught.value)
+    assert "line 5: 'lots'" in str(caught.value)
+
+
+def test_contract_failures_are_reported_with_file_lines(tmp_path: Path) -> None:
+    rows = generate_sales(6, seed=3)
+    csv = tmp_path / "new.csv"
+    csv.write_text(broken_rows(rows).replace("lots", "7"), encoding="utf-8")
+    new = read_new_rows(csv, [c.ORDER_ID, c.UNITS_SOLD])
+    assert new.rows_read == 6
+    assert new.frame.height == 4
+    # line 3: units <= 0 and the totals no longer match; line 5: the totals no longer match
+    assert new.rejected.select("line", "column").rows() == [
+        (3, c.UNITS_SOLD),
+        (3, c.TOTAL_REVENUE),
+        (3, c.TOTAL_COST),
+        (5, c.TOTAL_REVENUE),
+        (5, c.TOTAL_COST),
+    ]
+    kept = set(new.frame.get_column(c.ORDER_ID).to_list())
+    assert kept == set(rows.get_column(c.ORDER_ID).gather([0, 2, 4, 5]).to_list())
+
+
+def test_a_window_model_is_refused_without_history(windowed: Project, tmp_path: Path) -> None:
+    csv = write_sales_csv(tmp_path / "new.csv", windowed.test_rows)
+    with pytest.raises(UserError) as caught:
+        predict(windowed, csv)
+    message = str(caught.value)
+    assert "window feature(s) 'prev_units'" in message
+    assert "--history" in message
+
+
+def test_a_window_model_with_history_reproduces_evaluate(windowed: Project, tmp_path: Path) -> None:
+    csv = write_sales_csv(tmp_path / "new.csv", windowed.test_rows)
+    history = windowed.root / "data/interim/sales.parquet"  # holds the test rows too: replaced
+    predicted = predict(windowed, csv, history_path=history)
+    np.testing.assert_array_equal(
+        predicted.get_column(PREDICTED).to_numpy(),
+        windowed.evaluated().get_column("predicted").to_numpy(),
+    )
+
+
+def test_a_card_that_does_not_match_the_feature_state_is_refused(
+    plain: Project, tmp_path: Path
+) -> None:
+    card = json.loads((plain.root / "models/model_card.json").read_text(encoding="utf-8"))
+    card["inputs"]["expected_profit"]["dtype"] = "Int64"
+    bad_card = tmp_path / "model_card.json"
+    bad_card.write_text(json.dumps(card), encoding="utf-8")
+    csv = write_sales_csv(tmp_path / "new.csv", plain.test_rows.head(3))
+    with pytest.raises(UserError, match=re.escape("'expected_profit' was Int64 in training")):
+        predict(plain, csv, card_path=bad_card)
