@@ -23,10 +23,10 @@ from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ModelInputs, ValidateParams, read_model_inputs
 from features_pipeline.validation.plan import FeaturePlan, parse_plan
 from features_pipeline.validation.schema import (
+    MODEL_INPUT,
     TARGET_FINITE,
-    TEST_ROWS_FINITE,
-    TRAIN_ROWS_COMPLETE,
-    TRAIN_ROWS_FINITE,
+    UNIQUE,
+    WINDOW_INPUT,
     parse_dtype,
 )
 from features_pipeline.validation.validator import (
@@ -180,7 +180,7 @@ def test_lagged_window_input_may_be_null_in_train_rows(clean: pl.DataFrame) -> N
 
 def test_window_nulls_fail_when_not_allowed(clean: pl.DataFrame) -> None:
     result = validate(clean, params=small_params(allow_null_window_inputs=False))
-    assert failing(result) == [("prev_units", TRAIN_ROWS_COMPLETE)]
+    assert failing(result) == [("prev_units", MODEL_INPUT)]
     assert result.errors["value"].unique().to_list() == ["null"]
 
 
@@ -204,10 +204,10 @@ def test_null_in_a_model_input_train_row(clean: pl.DataFrame) -> None:
     row = at(clean, TRAIN, 3)
     result = validate(set_value(clean, "unit_margin", row, None))
     assert not result.passed
-    assert failing(result) == [("unit_margin", TRAIN_ROWS_COMPLETE)]
-    assert result.errors.row(0) == ("unit_margin", TRAIN_ROWS_COMPLETE, "null", row + 1)
+    assert failing(result) == [("unit_margin", MODEL_INPUT)]
+    assert result.errors.row(0) == ("unit_margin", MODEL_INPUT, "null", row + 1)
     assert summary(result).startswith(
-        f"features.parquet: column 'unit_margin' fails check '{TRAIN_ROWS_COMPLETE}' "
+        f"features.parquet: column 'unit_margin' fails check '{MODEL_INPUT}' "
         f"in 1 row(s) (row {row + 1}: 'null')"
     )
 
@@ -220,7 +220,7 @@ def test_null_in_a_model_input_test_row_is_only_counted(clean: pl.DataFrame) -> 
 
 def test_nan_in_a_model_input_train_row(clean: pl.DataFrame) -> None:
     result = validate(set_value(clean, "country_share", at(clean, TRAIN), math.nan))
-    assert failing(result) == [("country_share", TRAIN_ROWS_COMPLETE)]
+    assert failing(result) == [("country_share", MODEL_INPUT)]
     assert result.errors["value"].to_list() == ["NaN"]
     assert result.missing["country_share"] == 1
 
@@ -230,8 +230,7 @@ def test_inf_from_a_division_in_train_and_test_rows(clean: pl.DataFrame) -> None
     units = set_value(set_value(clean, c.UNITS_SOLD, train_row, 0), c.UNITS_SOLD, test_row, 0)
     divided = units.with_columns(revenue_per_unit=pl.col(c.TOTAL_REVENUE) / pl.col(c.UNITS_SOLD))
     result = validate(divided)
-    assert ("revenue_per_unit", TRAIN_ROWS_COMPLETE) in failing(result)
-    assert ("revenue_per_unit", TEST_ROWS_FINITE) in failing(result)
+    assert ("revenue_per_unit", MODEL_INPUT) in failing(result)
     assert ("Units Sold", "Units Sold > 0") in failing(result)  # the raw contract, carried over
     inf = result.errors.filter(pl.col("column") == "revenue_per_unit")
     assert inf.select("value", "row").rows() == [("inf", train_row + 1), ("inf", test_row + 1)]
@@ -245,7 +244,25 @@ def test_inf_in_a_window_input_fails_even_where_nulls_are_allowed(clean: pl.Data
         "plan.json",
     )  # fmt: skip
     result = validate(set_value(frame, "prev_units", at(frame, TRAIN), math.inf), the_plan=the_plan)
-    assert failing(result) == [("prev_units", TRAIN_ROWS_FINITE)]
+    assert failing(result) == [("prev_units", WINDOW_INPUT)]
+
+
+def test_nan_in_a_window_input_train_row_fails(clean: pl.DataFrame) -> None:
+    frame = clean.with_columns(pl.col("prev_units").cast(pl.Float64))
+    the_plan = parse_plan(
+        {**PLAN_JSON, "features": {**PLAN_JSON["features"], "prev_units": {
+            **PLAN_JSON["features"]["prev_units"], "dtype": "Float64"}}},
+        "plan.json",
+    )  # fmt: skip
+    assert validate(frame, the_plan=the_plan).passed  # nulls: no history yet
+    result = validate(set_value(frame, "prev_units", at(frame, TRAIN), math.nan), the_plan=the_plan)
+    assert failing(result) == [("prev_units", WINDOW_INPUT)]
+
+
+def test_nan_in_a_model_input_test_row_is_only_counted(clean: pl.DataFrame) -> None:
+    result = validate(set_value(clean, "unit_margin", at(clean, TEST), math.nan))
+    assert result.passed
+    assert result.missing["unit_margin"] == 1
 
 
 def test_missing_feature_column(clean: pl.DataFrame) -> None:
@@ -296,7 +313,7 @@ def test_unknown_split_value(clean: pl.DataFrame) -> None:
 def test_duplicated_order_id(clean: pl.DataFrame) -> None:
     duplicate = clean.get_column(c.ORDER_ID)[0]
     result = validate(set_value(clean, c.ORDER_ID, 9, duplicate))
-    assert failing(result) == [(c.ORDER_ID, "field_uniqueness")]
+    assert failing(result) == [(c.ORDER_ID, UNIQUE)]
     assert result.errors.select("value", "row").rows() == [
         (str(duplicate), 1),
         (str(duplicate), 10),
@@ -400,8 +417,8 @@ def test_every_failure_is_collected_in_one_run(clean: pl.DataFrame) -> None:
     result = validate(frame)
     assert set(failing(result)) == {
         ("country_share", "column_in_dataframe"),
-        (c.ORDER_ID, "field_uniqueness"),
-        ("unit_margin", TRAIN_ROWS_COMPLETE),
+        (c.ORDER_ID, UNIQUE),
+        ("unit_margin", MODEL_INPUT),
         (c.SPLIT, "at least 10 rows per split"),
     }
     assert result.checks_failed == 4

@@ -128,13 +128,13 @@ CORRUPTIONS: dict[str, tuple[Callable[[pl.DataFrame], pl.DataFrame], dict[str, A
     "null-in-model-input": (
         null_in_model_input,
         {},
-        "column 'unit_margin' fails check 'model input: no null, NaN or inf in train rows' "
+        "column 'unit_margin' fails check 'model input: no inf; no null or NaN in train rows' "
         "in 1 row(s) (row {row}: 'null')",
     ),
     "inf-from-division": (
         inf_from_division,
         {},
-        "column 'revenue_per_unit' fails check 'model input: no null, NaN or inf in train rows' "
+        "column 'revenue_per_unit' fails check 'model input: no inf; no null or NaN in train rows' "
         "in 1 row(s) (row {row}: 'inf')",
     ),
     "missing-feature-column": (
@@ -155,7 +155,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[pl.DataFrame], pl.DataFrame], dict[str, A
     "duplicated-order-id": (
         duplicated_order_id,
         {},
-        "column 'Order ID' fails check 'field_uniqueness' in 2 row(s) (row 1: ",
+        "column 'Order ID' fails check 'unique' in 2 row(s) (row 1: ",
     ),
     "unseen-category-as-error": (
         unseen_category,
@@ -188,7 +188,7 @@ def test_several_failures_show_a_table_of_the_first_cases(
     code, stderr = run_validate(duplicated_order_id(null_in_model_input(clean)))
     error_line(code, stderr)
     assert "first 3 of 3 failure cases" in stderr
-    for text in ("column", "check", "value", "row", "Order ID", "unit_margin", "field_uniqueness"):
+    for text in ("column", "check", "value", "row", "Order ID", "unit_margin", "unique"):
         assert text in stderr
     assert report().select("column", "severity").rows() == [
         (c.ORDER_ID, "error"),

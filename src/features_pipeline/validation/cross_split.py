@@ -93,14 +93,18 @@ def constant_in_train_findings(
     is_train = pl.col(c.SPLIT) == TRAIN
     if not frame.select(is_train.any()).item():
         return []
-    in_train = [pl.when(is_train).then(pl.col(name)) for name in present]
-    bounds = frame.select(
-        pl.struct(values.min().alias("low"), values.max().alias("high")).alias(name)
-        for name, values in zip(present, in_train, strict=True)
-    ).row(0)
+    bounds = (
+        frame.lazy()
+        .filter(is_train)
+        .select(
+            pl.col(present).min().name.suffix("_low"), pl.col(present).max().name.suffix("_high")
+        )
+        .collect()
+        .row(0, named=True)
+    )
     findings = []
-    for name, bound in zip(present, bounds, strict=True):
-        low, high = bound["low"], bound["high"]
+    for name in present:
+        low, high = bounds[f"{name}_low"], bounds[f"{name}_high"]
         cases: tuple[Case, ...] = ()
         if low == high:  # one distinct value, or None == None when all are null
             cases = (Case("all null" if low is None else str(low)),)

@@ -17,9 +17,9 @@ from features_pipeline.validation.params import ModelInputs
 from features_pipeline.validation.plan import FeaturePlan
 
 SPLIT_VALUES = (TRAIN, TEST)
-TRAIN_ROWS_COMPLETE = "model input: no null, NaN or inf in train rows"
-TRAIN_ROWS_FINITE = "model input (window): no NaN or inf in train rows"
-TEST_ROWS_FINITE = "model input: no inf in test rows"
+MODEL_INPUT = "model input: no inf; no null or NaN in train rows"
+WINDOW_INPUT = "model input (window): no inf; no NaN in train rows"
+UNIQUE = "unique"
 TARGET_FINITE = "target: no inf"
 SPLIT_IN = f"one of {list(SPLIT_VALUES)}"
 
@@ -50,25 +50,28 @@ def _in_split(data: PolarsData, split: str) -> pl.Expr:
     return (pl.col(c.SPLIT) == split).fill_null(split == TRAIN)
 
 
-def _usable_in_train_rows(allow_null: bool) -> pa.Check:
-    """Train rows hold a value (unless ``allow_null``) that is neither NaN nor infinite."""
+def model_input_check(allow_null: bool) -> pa.Check:
+    """Never infinite; in train rows never NaN, nor null unless ``allow_null`` (for window
+    features, whose first orders of a group have no history). Test rows may be null or NaN."""
 
     def check(data: PolarsData) -> pl.LazyFrame:
-        value = pl.col(data.key)
-        present = pl.lit(True) if allow_null else value.is_not_null()
+        value, in_train = pl.col(data.key), _in_split(data, TRAIN)
+        usable = pl.lit(True) if allow_null else value.is_not_null() | ~in_train
         if _is_float(data):
-            present = present & (value.is_finite() | (value.is_null() & pl.lit(allow_null)))
-        usable = (present | ~_in_split(data, TRAIN)).fill_null(False)
-        return data.lazyframe.select(usable.alias(data.key))
+            usable = usable & ~value.is_infinite().fill_null(False)
+            usable = usable & ~(value.is_nan().fill_null(False) & in_train)
+        return data.lazyframe.select(usable.fill_null(False).alias(data.key))
 
-    return pa.Check(check, error=TRAIN_ROWS_FINITE if allow_null else TRAIN_ROWS_COMPLETE)
+    return pa.Check(check, error=WINDOW_INPUT if allow_null else MODEL_INPUT)
 
 
-def _not_infinite_in_test_rows(data: PolarsData) -> pl.LazyFrame:
-    if not _is_float(data):
+def _unique(data: PolarsData) -> pl.LazyFrame:
+    """Like pandera's ``unique=True`` (every duplicated row fails), with a fast path: a count of
+    distinct values is much cheaper than flagging duplicates row by row."""
+    values = pl.col(data.key)
+    if data.lazyframe.select(values.n_unique() == pl.len()).collect().item():
         return data.lazyframe.select(pl.lit(True).alias(data.key))
-    finite = ~pl.col(data.key).is_infinite().fill_null(False)
-    return data.lazyframe.select((finite | ~_in_split(data, TEST)).alias(data.key))
+    return data.lazyframe.select((~values.is_duplicated()).alias(data.key))
 
 
 def _not_infinite(data: PolarsData) -> pl.LazyFrame:
@@ -77,26 +80,22 @@ def _not_infinite(data: PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select((~pl.col(data.key).is_infinite()).fill_null(True).alias(data.key))
 
 
-def model_input_checks(allow_null: bool) -> tuple[pa.Check, ...]:
-    """Checks on a model input; ``allow_null`` for window features whose history may be empty."""
-    return (
-        _usable_in_train_rows(allow_null),
-        pa.Check(_not_infinite_in_test_rows, error=TEST_ROWS_FINITE),
-    )
-
-
 def _with(
-    column: pa.Column | None, checks: tuple[pa.Check, ...], nullable: bool | None = None
+    column: pa.Column | None,
+    checks: tuple[pa.Check, ...] = (),
+    nullable: bool | None = None,
+    required: bool | None = None,
 ) -> pa.Column:
-    """``column`` (or an untyped one) made required, with ``checks`` appended."""
+    """``column`` (or an untyped one) with ``checks`` appended; ``unique=True`` becomes the
+    equivalent, faster ``unique`` check."""
     if column is None:
         column = pa.Column(None, nullable=True)
+    unique = (pa.Check(_unique, error=UNIQUE),) if column.unique is True else ()
     return pa.Column(
         column.dtype,
-        checks=[*column.checks, *checks],
+        checks=[*column.checks, *unique, *checks],
         nullable=column.nullable if nullable is None else nullable,
-        unique=column.unique,
-        required=True,
+        required=column.required if required is None else required,
     )
 
 
@@ -109,16 +108,19 @@ def build_schema(
     Model inputs in ``nullable_inputs`` may be null (never NaN or inf) in train rows."""
     needed = {c.ORDER_ID, inputs.target, *inputs.features}
     needed.update(name for feature in plan.features for name in feature.inputs)
-    columns: dict[str, pa.Column] = raw_columns(name for name in c.RAW_COLUMNS if name in needed)
+    raw = raw_columns(name for name in c.RAW_COLUMNS if name in needed)
+    columns: dict[str, pa.Column] = {name: _with(column) for name, column in raw.items()}
     for feature in plan.features:
         columns[feature.name] = pa.Column(parse_dtype(feature.dtype), nullable=True)
     columns[c.SPLIT] = pa.Column(
         pl.String, checks=[pa.Check.isin(SPLIT_VALUES, error=SPLIT_IN)], nullable=False
     )
     target_check = pa.Check(_not_infinite, error=TARGET_FINITE)
-    columns[inputs.target] = _with(columns.get(inputs.target), (target_check,), nullable=False)
+    target = _with(columns.get(inputs.target), (target_check,), nullable=False, required=True)
+    columns[inputs.target] = target
     for name in inputs.features:
-        columns[name] = _with(columns.get(name), model_input_checks(name in nullable_inputs))
+        check = model_input_check(name in nullable_inputs)
+        columns[name] = _with(columns.get(name), (check,), required=True)
     return pa.DataFrameSchema(columns, name="feature table", strict=False)
 
 
