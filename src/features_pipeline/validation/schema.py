@@ -1,7 +1,8 @@
 """The feature table's pandera schema, derived from the plan, the model inputs and the raw contract.
 
 Row-level and structural checks live here (names, dtypes, nulls, uniqueness, values); checks on
-aggregates (split sizes, null fractions, categories across splits) are in ``cross_split``.
+aggregates (split sizes, null fractions, categories across splits) are in ``cross_split``
+and ``quality``.
 """
 
 from __future__ import annotations
