@@ -95,6 +95,60 @@ def compare_command(args: argparse.Namespace) -> None:
         print("no experiments yet: try `dvc exp run -S train.model.name=ridge`", file=sys.stderr)
 
 
+def predict_command(args: argparse.Namespace) -> None:
+    """Predict Total Profit for new orders with the saved model and feature state."""
+    from features_pipeline.predict import run
+
+    run(args)
+
+
+def _add_predict(commands: argparse._SubParsersAction) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="predict for a CSV of new orders with the trained model and feature state",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    predict.add_argument(
+        "--model", type=Path, default=Path("models/model.skops"), help="skops model file"
+    )
+    predict.add_argument("--input", type=Path, required=True, help="CSV of new orders")
+    predict.add_argument("--output", type=Path, required=True, help="CSV of predictions to write")
+    predict.add_argument(
+        "--card",
+        type=Path,
+        default=None,
+        help="model card (default: model_card.json beside the model)",
+    )
+    predict.add_argument(
+        "--state",
+        type=Path,
+        default=Path("data/features/state"),
+        help="fitted feature state directory",
+    )
+    predict.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="earlier orders (parquet or CSV), needed by models with window features",
+    )
+    predict.add_argument(
+        "--on-invalid",
+        choices=("skip", "fail"),
+        default="skip",
+        help="rows failing the raw contract: skip and report them, or fail",
+    )
+    predict.add_argument(
+        "--rejected",
+        type=Path,
+        default=None,
+        help="write the skipped rows and their failures here (CSV)",
+    )
+    predict.add_argument(
+        "-v", "--verbose", action="store_const", const=1, default=0, dest="verbosity"
+    )
+    predict.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity")
+
+
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser(
         "compare",
@@ -166,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="spec file (default: features.spec of params)",
             )
+    _add_predict(commands)
     _add_compare(commands)
     return parser
 
@@ -189,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _guarded(features_check, args)
     if args.command == "compare":
         return _guarded(compare_command, args)
+    if args.command == "predict":
+        return _guarded(predict_command, args)
     if args.command in STAGES:
         try:
             module = load_stage_module(args.command)

@@ -315,34 +315,6 @@ def predict_csv(
     return PredictResult(predictions=predictions, rejected=new.rejected, rows_read=new.rows_read)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``features-pipeline predict`` options."""
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="skops model file")
-    parser.add_argument("--input", type=Path, required=True, help="CSV of new orders")
-    parser.add_argument("--output", type=Path, required=True, help="CSV of predictions to write")
-    parser.add_argument(
-        "--card", type=Path, default=None, help="model card (default: beside the model)"
-    )
-    parser.add_argument(
-        "--state", type=Path, default=DEFAULT_STATE, help="fitted feature state directory"
-    )
-    parser.add_argument(
-        "--history",
-        type=Path,
-        default=None,
-        help="earlier orders (parquet or CSV), needed by models with window features",
-    )
-    parser.add_argument(
-        "--on-invalid",
-        choices=("skip", "fail"),
-        default="skip",
-        help="rows failing the raw contract: skip and report them, or fail",
-    )
-    parser.add_argument(
-        "--rejected", type=Path, default=None, help="write the skipped rows' failures here (CSV)"
-    )
-
-
 def run(args: argparse.Namespace) -> None:
     """Body of ``features-pipeline predict`` (for ``run_stage``)."""
     predict_csv(
