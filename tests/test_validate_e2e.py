@@ -89,7 +89,7 @@ def test_bad_interim_data_stops_the_pipeline_before_training(repo: Path) -> None
     assert "python stages/validate.py, exited with 1" in output
     assert "Traceback" not in output
     assert "Running stage 'train'" not in output
-    assert not (repo / "models").exists()
+    assert not (repo / "models/model.skops").exists()
     failures = pl.read_csv(repo / "reports/validation_failures.csv")
     assert set(failures.get_column("column")) >= {c.ORDER_ID, c.TOTAL_COST}
     metrics = json.loads((repo / "metrics/validation.json").read_text(encoding="utf-8"))
