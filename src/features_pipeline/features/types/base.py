@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Schema = Mapping[str, pl.DataType]
 
@@ -42,9 +42,15 @@ def require_temporal(schema: Schema, key: str, column: str) -> None:
     require(is_temporal(schema[column]), key, f"column {column!r} is {schema[column]}, not a date")
 
 
-def as_tuple(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """``by: Country`` and ``by: [Country]`` mean the same."""
-    return (value,) if isinstance(value, str) else tuple(value)
+def as_tuple(value: object) -> object:
+    """``by: Country`` and ``by: [Country]`` mean the same (other values: left to validation)."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value) if isinstance(value, list) else value
+
+
+Keys = Annotated[tuple[str, ...], BeforeValidator(as_tuple)]
+"""Key columns given as one name or a list of names."""
 
 
 class Feature(BaseModel):

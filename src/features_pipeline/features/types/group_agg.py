@@ -9,8 +9,8 @@ from pydantic import field_validator
 
 from features_pipeline.features.types.base import (
     FittedFeature,
+    Keys,
     Schema,
-    as_tuple,
     require_numeric,
 )
 
@@ -31,13 +31,8 @@ class GroupAgg(FittedFeature):
 
     type: Literal["group_agg"]
     column: str
-    by: tuple[str, ...]
+    by: Keys
     agg: Aggregation
-
-    @field_validator("by", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return as_tuple(value) if isinstance(value, str | list) else value
 
     @field_validator("by")
     @classmethod

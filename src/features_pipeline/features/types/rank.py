@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import polars as pl
-from pydantic import field_validator
 
 from features_pipeline.features.types.base import (
     Feature,
+    Keys,
     Kind,
     Schema,
-    as_tuple,
     require_numeric,
 )
 
@@ -33,15 +32,10 @@ class Rank(Feature):
     default_kind: ClassVar[Kind] = Kind.WINDOW
     type: Literal["rank"]
     column: str
-    by: tuple[str, ...] = ()
+    by: Keys = ()
     method: RankMethod = "average"
     descending: bool = False
     percentile: bool = False
-
-    @field_validator("by", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return as_tuple(value) if isinstance(value, str | list) else value
 
     def column_keys(self) -> dict[str, tuple[str, ...]]:
         keys = {"column": (self.column,)}

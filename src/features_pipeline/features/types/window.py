@@ -5,24 +5,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 import polars as pl
-from pydantic import field_validator
 
 from features_pipeline.columns import ORDER_DATE, ORDER_ID
-from features_pipeline.features.types.base import Feature, Kind, Schema, as_tuple
+from features_pipeline.features.types.base import Feature, Keys, Kind, Schema
 
 
 class WindowFeature(Feature):
     """Looks at other rows of its ``by`` group in ``order_by`` order (ties: ``tie_breaker``)."""
 
     default_kind: ClassVar[Kind] = Kind.WINDOW
-    by: tuple[str, ...] = ()
+    by: Keys = ()
     order_by: str = ORDER_DATE
     tie_breaker: str = ORDER_ID
-
-    @field_validator("by", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return as_tuple(value) if isinstance(value, str | list) else value
 
     def window_keys(self) -> dict[str, tuple[str, ...]]:
         keys: dict[str, tuple[str, ...]] = {"order_by": (self.order_by,)}
