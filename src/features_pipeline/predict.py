@@ -33,7 +33,7 @@ from features_pipeline.ingest.csv_reader import (
     read_sales_csv,
 )
 from features_pipeline.io import write_atomic
-from features_pipeline.logs import get_logger, timed
+from features_pipeline.logs import get_logger, progress, status, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.model.evaluate import card_inputs
 
@@ -43,6 +43,7 @@ DEFAULT_STATE = Path("data/features/state")
 CARD_NAME = "model_card.json"
 REJECTED_COLUMNS = ("line", "column", "check", "value")
 SHOWN_EXAMPLES = 3
+PREDICT_BATCH = 100_000  # rows per model.predict call (a progress bar advances per batch)
 _NEW = "__new_row__"
 log = get_logger(__name__)
 
@@ -242,8 +243,24 @@ def predict_rows(
     """``Order ID`` and the prediction for each of ``new_rows`` (raw-typed, contract-checked)."""
     _, target = card_inputs(card, card_source)
     inputs = model_inputs(card, state, new_rows, history, card_source)
-    predicted = np.asarray(model.predict(inputs), dtype=np.float64)
+    predicted = predict_in_batches(model, inputs)
     return new_rows.select(c.ORDER_ID).with_columns(pl.Series(prediction_column(target), predicted))
+
+
+def predict_in_batches(model: Any, inputs: pl.DataFrame, batch: int = PREDICT_BATCH) -> np.ndarray:
+    """``model.predict`` over row batches, with a progress bar on a terminal for large inputs.
+
+    Predictions are row-wise, so batches give the values of one call.
+    """
+    if inputs.height <= batch:
+        return np.asarray(model.predict(inputs), dtype=np.float64)
+    parts: list[np.ndarray] = []
+    with progress("predict", total=inputs.height) as advance:
+        for offset in range(0, inputs.height, batch):
+            chunk = inputs.slice(offset, batch)
+            parts.append(np.asarray(model.predict(chunk), dtype=np.float64))
+            advance(chunk.height)
+    return np.concatenate(parts)
 
 
 def read_card(path: Path) -> dict[str, Any]:
@@ -293,7 +310,7 @@ def predict_csv(
     check_state_matches(card, state, str(card_path))
     features, target = card_inputs(card, str(card_path))
     required = needed_raw_columns(state.plan, features)
-    with timed(log, "read_new_rows", path=input_path) as fields:
+    with timed(log, "read_new_rows", path=input_path) as fields, status(f"reading {input_path}"):
         new = read_new_rows(input_path, required, on_invalid)
         fields.update(rows=new.rows_read, valid=new.frame.height)
     if new.rejected.height:
