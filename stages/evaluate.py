@@ -23,7 +23,7 @@ from features_pipeline.params import load_yaml, parse_section
 from features_pipeline.report.build import report_data
 from features_pipeline.report.html import render_html
 from features_pipeline.report.markdown import render_markdown
-from features_pipeline.runner import main_for
+from features_pipeline.runner import StageFacts, main_for
 
 FEATURES = Path("data/features/features.parquet")
 MODEL = Path("models/model.skops")
@@ -61,7 +61,7 @@ def write_text(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> StageFacts:
     raw = load_yaml(args.params)
     params = parse_section(raw, "evaluate", EvaluateParams, args.params)
     train = parse_section(raw, "train", TrainParams, args.params)
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> None:
     failed = failure_line(evaluation.gates)
     if failed and params.fail_on_gate:
         raise UserError(f"{failed} (evaluate.fail_on_gate is true)")
+    return {"rows": test.height, "cols": len(features)}
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_sales_csv
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.io import write_parquet_atomic
-from features_pipeline.logs import get_logger, timed
+from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.params import (
     RAW_DATA_DIR,
     IngestParams,
@@ -22,7 +22,7 @@ from features_pipeline.params import (
     load_yaml,
     parse_section,
 )
-from features_pipeline.runner import main_for
+from features_pipeline.runner import StageFacts, main_for
 
 OUTPUT = Path("data/interim/sales.parquet")
 log = get_logger("stages.ingest")
@@ -43,19 +43,25 @@ def source_path(params: IngestParams, params_file: Path) -> Path:
 def load_source(params: IngestParams, params_file: Path) -> pl.DataFrame:
     """Generate the synthetic sample or read and check the CSV named by ``ingest.source``."""
     if params.is_synthetic:
-        with timed(log, "generate_synthetic", rows=params.rows, seed=params.seed):
+        with (
+            timed(log, "generate_synthetic", rows=params.rows, seed=params.seed) as fields,
+            status(f"generating {params.rows:,} synthetic orders"),
+        ):
             frame = generate_sales(params.rows, params.seed)
-        return check_raw_contract(frame, "synthetic sample", params.required_columns)
+            fields.update(cols=frame.width)
+        with status("checking the raw contract"):
+            return check_raw_contract(frame, "synthetic sample", params.required_columns)
     path = source_path(params, params_file)
-    with timed(log, "read_csv", path=path) as fields:
+    with timed(log, "read_csv", path=path) as fields, status(f"reading {path}"):
         frame = read_sales_csv(path)
         fields.update(rows=frame.height, cols=frame.width)
-    return check_raw_contract(
-        frame, str(path), params.required_columns, first_row=FIRST_DATA_LINE, row_word="line"
-    )
+    with status("checking the raw contract"):
+        return check_raw_contract(
+            frame, str(path), params.required_columns, first_row=FIRST_DATA_LINE, row_word="line"
+        )
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> StageFacts:
     raw = load_yaml(args.params)
     ingest = parse_section(raw, "ingest", IngestParams, args.params)
     split = parse_section(raw, "split", SplitParams, args.params)
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> None:
         counts = dict(frame.get_column(c.SPLIT).value_counts().sort(c.SPLIT).iter_rows())
         fields.update(rows=frame.height, cols=frame.width, **counts)
     log.info("wrote %s", OUTPUT)
+    return {"rows": frame.height, "cols": frame.width}
 
 
 if __name__ == "__main__":

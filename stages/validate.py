@@ -10,9 +10,9 @@ import polars as pl
 
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_atomic, write_json_atomic
-from features_pipeline.logs import get_logger, timed
+from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.params import load_yaml, parse_section
-from features_pipeline.runner import main_for
+from features_pipeline.runner import StageFacts, main_for
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ValidateParams, read_model_inputs
 from features_pipeline.validation.plan import FeaturePlan, parse_plan
@@ -43,13 +43,16 @@ def read_features(path: Path) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> StageFacts:
     raw = load_yaml(args.params)
     params = parse_section(raw, "validate", ValidateParams, args.params)
     plan = read_plan(PLAN)
     inputs = read_model_inputs(raw, plan, args.params)
     frame = read_features(FEATURES)
-    with timed(log, "validate", rows=frame.height, cols=frame.width) as fields:
+    with (
+        timed(log, "validate", rows=frame.height, cols=frame.width) as fields,
+        status("validating the feature table"),
+    ):
         result = validate_feature_table(frame, plan, inputs, params)
         fields.update(checks=result.checks_run, failed=result.checks_failed)
     # Written on failure too, for inspection; DVC records them only when the stage passes.
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> None:
         result.checks_warned,
         METRICS,
     )
+    return {"rows": frame.height, "cols": frame.width, "checks": result.checks_run}
 
 
 if __name__ == "__main__":

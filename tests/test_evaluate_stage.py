@@ -115,7 +115,7 @@ def test_train_and_evaluate_write_every_output(run: Run, table: pl.DataFrame) ->
     card = read_json("models/model_card.json")
     assert card["features"] == list(DEFAULT_FEATURES)
     assert card["training"]["rows"] == table.height - test_rows
-    assert read_json("metrics/train_timing.json")["fit_seconds"] >= 0
+    assert read_json("metrics/timing/train.json")["fit_seconds"] >= 0
 
 
 def test_two_runs_write_byte_identical_outputs(run: Run) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from features_pipeline.errors import UserError
@@ -13,9 +14,13 @@ from features_pipeline.logs import setup_logging
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
+EXIT_USAGE = 2  # argparse's exit code for a bad command line
 SHOWN_FAILURES = 10
+TIMING_DIR = Path("metrics/timing")
 
-StageBody = Callable[[argparse.Namespace], None]
+StageFacts = Mapping[str, int | float | str]
+# A stage body may return facts about its work (e.g. rows, cols) for its timing file.
+StageBody = Callable[[argparse.Namespace], StageFacts | None]
 
 
 def stage_parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -25,12 +30,56 @@ def stage_parser(name: str, description: str) -> argparse.ArgumentParser:
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
-    parser.add_argument(
-        "-v", "--verbose", action="store_const", const=1, default=0, dest="verbosity"
-    )
-    parser.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity")
+    add_common_arguments(parser)
     return parser
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--params``, ``-v`` and ``-q``: the same for the stage scripts and the CLI."""
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    add_verbosity_arguments(parser)
+
+
+def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-v`` (debug, tracebacks) and ``-q`` (warnings and errors only); else ``LOG_LEVEL``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_const",
+        const=1,
+        default=0,
+        dest="verbosity",
+        help="debug logging (and tracebacks of errors); default level: $LOG_LEVEL or INFO",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_const",
+        const=-1,
+        dest="verbosity",
+        help="warnings and errors only, no progress bars",
+    )
+
+
+def timing_path(stage: str, directory: Path = TIMING_DIR) -> Path:
+    return directory / f"{stage}.json"
+
+
+def write_stage_timing(
+    stage: str, seconds: float, facts: StageFacts | None = None, directory: Path = TIMING_DIR
+) -> Path:
+    """Write ``{"seconds": ..., **facts}`` to ``metrics/timing/<stage>.json`` (atomically).
+
+    Wall-clock time is never reproducible, so this file is not a DVC output (dvc.lock does not
+    hash it); it is a git-tracked top-level metric, so ``dvc exp show`` shows each experiment's
+    stage times.
+    """
+    from features_pipeline.io import write_json_atomic
+
+    path = timing_path(stage, directory)
+    write_json_atomic({**dict(facts or {}), "seconds": round(seconds, 3)}, path)
+    return path
 
 
 def report_user_error(error: UserError) -> None:
@@ -61,17 +110,26 @@ def run_stage(
     argv: Sequence[str] | None = None,
     parser: argparse.ArgumentParser | None = None,
 ) -> int:
-    """Parse arguments, set up logging, run ``body``; a UserError becomes one line and exit 1."""
+    """Parse arguments, set up logging, run ``body``; a UserError becomes one line and exit 1.
+
+    On success the stage's wall-clock time and the facts ``body`` returns (rows, cols) go to
+    ``metrics/timing/<name>.json``.
+    """
     parser = parser or stage_parser(name, description)
     args = parser.parse_args(argv)
     logger = setup_logging(args.verbosity, stage=name)
+    start = time.perf_counter()
     try:
-        body(args)
+        facts = body(args)
     except UserError as error:
         if logger.isEnabledFor(logging.DEBUG):
             logger.exception("user error")
         report_user_error(error)
         return EXIT_USER_ERROR
+    seconds = time.perf_counter() - start
+    path = write_stage_timing(name, seconds, facts)
+    described = " ".join(f"{key}={value}" for key, value in (facts or {}).items())
+    logger.info("stage %s{%s} took %.3f s (%s)", name, described, seconds, path)
     return EXIT_OK
 
 
