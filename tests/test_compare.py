@@ -1,0 +1,271 @@
+"""features-pipeline compare: rows from `dvc exp show --json`, sorting, the best, the outputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from features_pipeline import cli
+from features_pipeline import compare as cmp
+from features_pipeline.errors import UserError
+
+METRICS = "metrics/metrics.json"
+BASE_PARAMS = {"train": {"model": {"name": "hist_gradient_boosting"}, "cv_folds": 5}}
+
+
+def data(
+    metrics: dict[str, Any] | None,
+    params: dict[str, Any],
+    seconds: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    files = {METRICS: {"data": metrics}} if metrics is not None else {}
+    for stage, value in (seconds or {}).items():
+        files[f"metrics/timing/{stage}.json"] = {"data": {"seconds": value, "rows": 10}}
+    files["metrics/train.json"] = {"data": {"cv": {"rmse_mean": 1.0}}}
+    return {"metrics": files, "params": {"params.yaml": {"data": params}}}
+
+
+def with_model(name: str, **train: Any) -> dict[str, Any]:
+    return {"train": {**BASE_PARAMS["train"], **train, "model": {"name": name}}}
+
+
+def experiment(
+    label: str, rev: str, state: str | None, rmse: float | None, model: str, **train: Any
+) -> dict[str, Any]:
+    """One experiment of `dvc exp show --json` (``state`` None: run in the workspace)."""
+    metrics = None if rmse is None else {"rmse": rmse, "r2": 1 - rmse / 1e6, "rows": 100}
+    return {
+        "name": label,
+        "executor": {"state": state} if state else None,
+        "revs": [{"rev": rev, "name": label, "data": data(metrics, with_model(model, **train))}],
+    }
+
+
+def exp_show(experiments: list[dict] | None = None) -> list[dict[str, Any]]:
+    """A `dvc exp show --json` payload: workspace, HEAD (main) with experiments, an old commit."""
+    baseline = {"rmse": 2687.33, "r2": 0.997313, "rows": 100, "gates": {"r2": {"min": 0.99}}}
+    return [
+        {
+            "rev": "workspace",
+            "name": None,
+            "data": data(baseline, BASE_PARAMS, {"ingest": 0.5, "train": 1.25}),
+            "experiments": None,
+        },
+        {
+            "rev": "a" * 40,
+            "name": "main",
+            "data": data(baseline, BASE_PARAMS, {"ingest": 0.5, "train": 1.5}),
+            "experiments": experiments,
+        },
+        {"rev": "b" * 40, "name": None, "data": data(None, {}), "experiments": None},
+    ]
+
+
+SWEEP = [
+    experiment("ridge", "c" * 40, "success", 121.6, "ridge"),
+    experiment("lasso", "d" * 40, None, 74.6, "lasso"),
+    experiment("failing", "e" * 40, "failed", 10.0, "elastic_net"),
+    experiment("waiting", "f" * 40, "queued", None, "random_forest"),
+]
+
+
+def test_rows_cover_workspace_commits_and_experiments_without_metricless_commits() -> None:
+    rows = cmp.rows_from_exp_show(exp_show(SWEEP), METRICS)
+    assert [(row.name, row.kind) for row in rows] == [
+        ("workspace", "workspace"),
+        ("main", "commit"),
+        ("ridge", "experiment"),
+        ("lasso", "experiment"),
+        ("failing", "experiment"),
+        ("waiting", "experiment"),
+    ]  # the old commit without metrics (before the pipeline existed) is left out
+    ridge = rows[2]
+    assert ridge.metrics == {"rmse": 121.6, "r2": 1 - 121.6 / 1e6, "rows": 100}
+    assert ridge.params["train.model.name"] == "ridge"
+    assert ridge.baseline == "main"
+    assert rows[0].seconds == 1.75  # summed over metrics/timing/*.json
+
+
+def test_sorted_by_rmse_ascending_best_marked_failed_and_queued_last() -> None:
+    comparison = cmp.compare(exp_show(SWEEP))
+    assert comparison.metric == "rmse"
+    assert comparison.ascending is True
+    names = [row.name for row in comparison.rows]
+    assert names == ["lasso", "ridge", "workspace", "main", "failing", "waiting"]
+    assert comparison.best is not None
+    assert comparison.best.name == "lasso"  # the failed run's lower rmse does not count
+    assert comparison.best_experiment is not None
+    assert comparison.best_experiment.name == "lasso"
+    assert comparison.params == ["train.model.name"]  # cv_folds is the same everywhere
+    assert [row.label for row in comparison.rows][-2:] == [
+        "experiment (failed)",
+        "experiment (queued)",
+    ]
+
+
+def test_direction_follows_the_metric_or_the_flag() -> None:
+    by_r2 = cmp.compare(exp_show(SWEEP), "r2")
+    assert by_r2.ascending is False
+    assert by_r2.rows[0].name == "lasso"  # highest r2
+    worst_first = cmp.compare(exp_show(SWEEP), "rmse", ascending=False)
+    assert worst_first.rows[0].name in {"workspace", "main"}
+    assert cmp.lower_is_better("timing/train.seconds")
+    assert not cmp.lower_is_better("r2")
+
+
+def test_metrics_that_differ_are_shown_gate_details_and_constants_are_not() -> None:
+    comparison = cmp.compare(exp_show(SWEEP))
+    assert comparison.shown == ["rmse", "r2"]  # rows (100 everywhere) and gates.* hidden
+    assert "gates.r2.min" in comparison.metrics  # still in --json
+    assert comparison.header() == ["", "name", "kind", "rmse", "r2", "seconds", "train.model.name"]
+
+
+def test_with_all_metrics_keys_are_prefixed_by_their_file() -> None:
+    comparison = cmp.compare(exp_show(SWEEP), "metrics.rmse", metrics_file=None)
+    assert "train.cv.rmse_mean" in comparison.metrics
+    assert "timing/train.seconds" in comparison.metrics
+    assert comparison.rows[0].name == "lasso"
+    with pytest.raises(UserError, match="ambiguous"):
+        cmp.compare(exp_show(SWEEP), "seconds", metrics_file=None)
+
+
+def test_unknown_metric_names_the_known_ones() -> None:
+    with pytest.raises(UserError) as error:
+        cmp.compare(exp_show(SWEEP), "rmsee")
+    assert error.value.message == (
+        "compare: --sort-by: unknown metric 'rmsee' (known: gates.r2.min, r2, rmse, rows)"
+    )
+
+
+def test_no_commit_and_no_metrics_are_explained() -> None:
+    with pytest.raises(UserError, match="no commit yet"):
+        cmp.compare([])
+    empty = [{"rev": "workspace", "data": data(None, {}), "experiments": None}]
+    with pytest.raises(UserError, match=r"no metrics yet; run the pipeline first \(dvc repro\)"):
+        cmp.compare(empty)
+
+
+def test_markdown_table() -> None:
+    markdown = cmp.to_markdown(cmp.compare(exp_show(SWEEP)))
+    lines = markdown.splitlines()
+    assert lines[0] == "|  | name | kind | rmse | r2 | seconds | train.model.name |"
+    assert lines[1] == "|---|---|---|---|---|---|---|"
+    assert lines[2] == "| ★ | lasso | experiment | 74.6 | 0.999925 | - | lasso |"
+    assert (
+        lines[4]
+        == "|  | workspace | workspace | 2687.33 | 0.997313 | 1.75 | hist_gradient_boosting |"
+    )
+    assert lines[-1].startswith("sorted by `rmse` (ascending); ★ best")
+
+
+def test_long_cells_are_shortened_in_tables_but_not_in_json() -> None:
+    features = [f"feature_{index}" for index in range(20)]
+    sweep = [experiment("wide", "c" * 40, "success", 100.0, "ridge", features=features)]
+    comparison = cmp.compare(exp_show(sweep))
+    column = comparison.header().index("train.features")
+    cell = comparison.table_rows()[0][column]
+    assert cell.startswith('["feature_0", "feature_1"')
+    assert cell.endswith("…")
+    assert len(cell) == cmp.CELL_WIDTH
+    row = json.loads(cmp.to_json(comparison))["rows"][0]
+    assert json.loads(row["params"]["train.features"]) == features
+
+
+def test_json_for_scripts() -> None:
+    payload = json.loads(cmp.to_json(cmp.compare(exp_show(SWEEP))))
+    assert payload["sort_by"] == "rmse"
+    assert payload["best"] == "lasso"
+    assert payload["best_experiment"] == "lasso"
+    assert payload["params_differing"] == ["train.model.name"]
+    first = payload["rows"][0]
+    assert first["metrics"]["rmse"] == 74.6
+    assert first["params"] == {"train.model.name": "lasso"}
+    assert [row["state"] for row in payload["rows"]][-2:] == ["failed", "queued"]
+
+
+def test_rich_table_lists_every_row() -> None:
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(cmp.to_rich_table(cmp.compare(exp_show(SWEEP))))
+    text = console.export_text()
+    for name in ("lasso", "ridge", "workspace", "main", "failing", "waiting"):
+        assert name in text
+    assert "★" in text
+
+
+def test_outside_a_dvc_project_the_error_says_so(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"not a DVC project \(no \.dvc/ folder\)"):
+        cmp.read_exp_show(tmp_path)
+
+
+def test_exp_show_arguments() -> None:
+    assert cmp.exp_show_command() == ["exp", "show", "--json", "--num", "1"]
+    assert cmp.exp_show_command(3) == ["exp", "show", "--json", "--num", "3"]
+    assert cmp.exp_show_command(all_commits=True) == ["exp", "show", "--json", "--all-commits"]
+
+
+@dataclass
+class FakeDvc:
+    payload: list[dict[str, Any]]  # what `dvc exp show --json` prints
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def fake_dvc(monkeypatch: pytest.MonkeyPatch) -> FakeDvc:
+    """``compare.read_exp_show`` returns ``fake_dvc.payload`` instead of running DVC."""
+    fake = FakeDvc(exp_show([]))
+
+    def read(project: Path = Path("."), num: int = 1, all_commits: bool = False) -> list:
+        fake.calls.append({"num": num, "all_commits": all_commits})
+        return fake.payload
+
+    monkeypatch.setattr(cmp, "read_exp_show", read)
+    return fake
+
+
+def test_cli_compare_without_experiments_prints_the_table_and_a_hint(
+    fake_dvc: FakeDvc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["compare", "--md"]) == 0
+    out, err = capsys.readouterr()
+    assert "| ★ | workspace | workspace |" in out
+    assert "no experiments yet: try `dvc exp run -S train.model.name=ridge`" in err
+
+
+def test_cli_compare_with_experiments(
+    fake_dvc: FakeDvc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_dvc.payload[1]["experiments"] = SWEEP
+    assert cli.main(["compare", "--json", "-A"]) == 0
+    assert json.loads(capsys.readouterr().out)["best"] == "lasso"
+    assert fake_dvc.calls[-1] == {"num": 3, "all_commits": True}
+    assert cli.main(["compare", "--best"]) == 0
+    assert capsys.readouterr().out == "lasso\n"
+    assert cli.main(["compare", "--sort-by", "r2", "-n", "5"]) == 0
+    out, err = capsys.readouterr()
+    assert out.index("lasso") < out.index("ridge") < out.index("workspace")
+    assert err == ""
+    assert fake_dvc.calls[-1] == {"num": 5, "all_commits": False}
+
+
+def test_cli_compare_best_without_experiments_is_a_user_error(
+    fake_dvc: FakeDvc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["compare", "--best"]) == 1
+    err = capsys.readouterr().err
+    assert "error: compare: --best: no finished experiment yet" in err
+
+
+def test_cli_compare_outside_a_dvc_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compare"]) == 1
+    err = capsys.readouterr().err
+    assert "not a DVC project" in err
+    assert "Traceback" not in err
