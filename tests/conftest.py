@@ -1,10 +1,15 @@
-"""Shared fixtures: small generated frames, a CSV writer for every dialect, a temp project dir."""
+"""Shared fixtures: generated frames, a CSV writer for every dialect, a temp project dir, and a
+temp git copy of the project for end-to-end tests (`project_repo`, `run_command`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-from collections.abc import Callable
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +24,7 @@ from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.runner import run_stage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent  # dvc, python and features-pipeline of this environment
 MONEY_COLUMNS = (c.UNIT_PRICE, c.UNIT_COST, c.TOTAL_REVENUE, c.TOTAL_COST, c.TOTAL_PROFIT)
 
 
@@ -191,3 +197,57 @@ def run_ingest(ingest_stage: ModuleType, project: Project) -> RunIngest:
         return run_stage("ingest", ingest_stage.run, ingest_stage.__doc__ or "", argv=argv)
 
     return run
+
+
+def command_env() -> dict[str, str]:
+    """The environment of end-to-end commands: this venv first on PATH (DVC stage commands run
+    ``python`` from PATH; queue workers need ``dvc``), DVC analytics off, default log level."""
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    env.pop("LOG_LEVEL", None)
+    return env
+
+
+def run_command(
+    args: Sequence[str], cwd: Path, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` in ``cwd`` with :func:`command_env`; with ``check``, exit 0 is asserted."""
+    result = subprocess.run(
+        list(args), cwd=cwd, env=command_env(), capture_output=True, text=True, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+    return result
+
+
+def copy_tracked_files(destination: Path) -> Path:
+    """The git-tracked files of this project (working-tree content) copied to ``destination``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@pytest.fixture
+def project_repo(tmp_path: Path) -> Path:
+    """This project as a fresh clone would have it: tracked files, one commit on ``main``, a git
+    identity (DVC experiments are commits). Every end-to-end test runs DVC in one of these."""
+    root = copy_tracked_files(tmp_path / "repo")
+    for args in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "config", "user.name", "features-pipeline tests"],
+        ["git", "config", "user.email", "tests@features-pipeline.invalid"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "Project as cloned"],
+    ):
+        run_command(args, root)
+    return root

@@ -3,53 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_command
 
 from features_pipeline import columns as c
 from features_pipeline.io import write_parquet_atomic
 
 INTERIM = Path("data/interim/sales.parquet")
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "DVC_NO_ANALYTICS": "1",
-        "PYTHONHASHSEED": "0",
-    }
-    env.pop("LOG_LEVEL", None)
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """The tracked files of this repo in a fresh git repo (as a clone would have them)."""
-    root = tmp_path / "repo"
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, root / name)
-    for args in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
-    ):
-        assert run(args, root).returncode == 0
-    return root
 
 
 def corrupt_interim(root: Path) -> None:
@@ -71,9 +35,9 @@ def test_train_depends_on_the_validation_verdict() -> None:
 
 
 @pytest.mark.slow
-def test_bad_interim_data_stops_the_pipeline_before_training(repo: Path) -> None:
-    clean = run(["dvc", "repro", "validate"], repo)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+def test_bad_interim_data_stops_the_pipeline_before_training(project_repo: Path) -> None:
+    repo = project_repo
+    run_command(["dvc", "repro", "validate"], repo)
     metrics = json.loads((repo / "metrics/validation.json").read_text(encoding="utf-8"))
     assert metrics["checks"]["failed"] == 0
     assert metrics["rows"]["total"] == metrics["rows"]["train"] + metrics["rows"]["test"] > 0
@@ -81,7 +45,7 @@ def test_bad_interim_data_stops_the_pipeline_before_training(repo: Path) -> None
 
     corrupt_interim(repo)
     # Everything downstream of the interim table (re-running ingest would repair it).
-    bad = run(["dvc", "repro", "--downstream", "features"], repo)
+    bad = run_command(["dvc", "repro", "--downstream", "features"], repo, check=False)
     output = bad.stdout + bad.stderr
     assert bad.returncode != 0, output
     assert "Running stage 'validate'" in output
@@ -94,5 +58,5 @@ def test_bad_interim_data_stops_the_pipeline_before_training(repo: Path) -> None
     assert set(failures.get_column("column")) >= {c.ORDER_ID, c.TOTAL_COST}
     metrics = json.loads((repo / "metrics/validation.json").read_text(encoding="utf-8"))
     assert metrics["checks"]["failed"] >= 2
-    status = run(["dvc", "status", "validate"], repo)
+    status = run_command(["dvc", "status", "validate"], repo)
     assert "validate:" in status.stdout  # the failed run was not recorded in dvc.lock
