@@ -6,6 +6,7 @@ Accepted: Title Case or snake_case headers, ``,`` or ``;`` separators, CRLF or L
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -161,10 +162,10 @@ def read_raw_strings(path: Path) -> pl.DataFrame:
     return frame
 
 
-def _parse_expression(name: str, dtype: type[pl.DataType]) -> pl.Expr:
+def _parse_expression(name: str, dtype: type[pl.DataType], date_formats: Sequence[str]) -> pl.Expr:
     cell = pl.col(name).str.strip_chars()
     if dtype == pl.Date:
-        return pl.coalesce([cell.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
+        return pl.coalesce([cell.str.to_date(fmt, strict=False) for fmt in date_formats])
     if dtype == pl.String:
         return cell
     return cell.cast(dtype, strict=False)
@@ -180,15 +181,14 @@ def _problem(dtype: type[pl.DataType]) -> str:
     return "are not a number"
 
 
-def _bad_flag(name: str) -> str:
-    return f"__bad__{name}"
+def _raw(name: str) -> str:
+    return f"__raw__{name}"
 
 
 def _is_bad(name: str, dtype: type[pl.DataType]) -> pl.Expr:
-    """True where a cell is empty or did not parse as ``dtype``."""
-    parsed = _parse_expression(name, dtype)
-    blank = pl.col(name).str.strip_chars() == ""
-    return (parsed.is_null() | blank).fill_null(True)
+    """True where the parsed cell is missing: empty, blank, or it did not parse as ``dtype``."""
+    parsed = pl.col(name)
+    return parsed.is_null() | (parsed == "") if dtype == pl.String else parsed.is_null()
 
 
 def parse_error(path: Path, strings: pl.DataFrame, name: str) -> UserError:
@@ -209,21 +209,40 @@ def parse_error(path: Path, strings: pl.DataFrame, name: str) -> UserError:
     )
 
 
+def _retry_dates(parsed: pl.DataFrame, dates: Sequence[str]) -> pl.DataFrame:
+    """Dates the first format missed, parsed with the others (files in ISO or mixed formats)."""
+    retry = [
+        pl.coalesce(pl.col(name), _parse_expression(_raw(name), pl.Date, DATE_FORMATS[1:])).alias(
+            name
+        )
+        for name in dates
+        if parsed.get_column(name).null_count()
+    ]
+    return parsed.with_columns(retry).drop([_raw(name) for name in dates])
+
+
 def parse_strings(path: Path, strings: pl.LazyFrame) -> pl.DataFrame:
-    """Cast each canonical column to its dtype in one pass; empty or unparsable cells raise."""
+    """Cast each canonical column to its dtype in one pass; empty or unparsable cells raise.
+
+    Dates are parsed as M/D/YYYY (the public files) in that pass; only when some fail are they
+    tried in the other formats (a second, vectorised pass over the date columns alone).
+    """
     present = [name for name in c.RAW_COLUMNS if name in strings.collect_schema().names()]
-    flags = [_is_bad(name, c.RAW_SCHEMA[name]).alias(_bad_flag(name)) for name in present]
+    dates = [name for name in present if c.RAW_SCHEMA[name] == pl.Date]
     parsed = collect_csv(
         path,
-        strings.with_columns(flags).with_columns(
-            [_parse_expression(name, c.RAW_SCHEMA[name]).alias(name) for name in present]
+        strings.with_columns(pl.col(name).alias(_raw(name)) for name in dates).with_columns(
+            _parse_expression(name, c.RAW_SCHEMA[name], DATE_FORMATS[:1]).alias(name)
+            for name in present
         ),
     )
     if parsed.height == 0:
         raise UserError(f"{path}: header only, no data rows")
-    for name in present:
-        if parsed.get_column(_bad_flag(name)).any():
-            bad_lines = parsed.filter(pl.col(_bad_flag(name))).get_column(_LINE)
+    parsed = _retry_dates(parsed, dates)
+    bad = parsed.select(_is_bad(name, c.RAW_SCHEMA[name]).any() for name in present).row(0)
+    for name, any_bad in zip(present, bad, strict=True):
+        if any_bad:
+            bad_lines = parsed.filter(_is_bad(name, c.RAW_SCHEMA[name])).get_column(_LINE)
             original = collect_csv(path, strings.filter(pl.col(_LINE).is_in(bad_lines.implode())))
             raise parse_error(path, original, name)
     return parsed.select(present)

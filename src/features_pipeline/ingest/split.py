@@ -30,10 +30,16 @@ def stable_unit_interval(keys: pl.Series, seed: int) -> np.ndarray:
         return (salted >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
+def split_labels(is_test: pl.Series | np.ndarray) -> pl.Series:
+    """``test`` where ``is_test``, else ``train`` (built by Polars: no numpy string array)."""
+    mask = pl.Series(is_test, dtype=pl.Boolean)
+    labels = pl.when(mask).then(pl.lit(TEST)).otherwise(pl.lit(TRAIN))
+    return pl.select(labels.alias(c.SPLIT)).to_series()
+
+
 def random_split(frame: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
     """``test`` for orders whose hashed Order ID falls below ``test_size``; stable on append."""
-    is_test = stable_unit_interval(frame.get_column(c.ORDER_ID), seed) < test_size
-    return pl.Series(c.SPLIT, np.where(is_test, TEST, TRAIN), dtype=pl.String)
+    return split_labels(stable_unit_interval(frame.get_column(c.ORDER_ID), seed) < test_size)
 
 
 def time_split(frame: pl.DataFrame, test_size: float) -> pl.Series:
@@ -42,7 +48,7 @@ def time_split(frame: pl.DataFrame, test_size: float) -> pl.Series:
     order = frame.select(
         pl.struct(c.ORDER_DATE, c.ORDER_ID).rank("ordinal", descending=True).alias("r")
     ).get_column("r")
-    return pl.Series(c.SPLIT, np.where(order.to_numpy() <= test_rows, TEST, TRAIN), pl.String)
+    return split_labels(order <= test_rows)
 
 
 def assign_split(
