@@ -124,7 +124,7 @@ def test_card_records_what_predict_and_people_need(trained: dict[str, TrainResul
     )
     assert card["target"] == "Total Profit"
     assert card["features"] == list(DEFAULT_FEATURES)
-    assert card["inputs"]["Item Type"] == {"dtype": "String", "encoding": "one-hot", "kind": "raw"}
+    assert card["inputs"]["Item Type"] == {"dtype": "String", "encoding": "ordinal", "kind": "raw"}
     assert card["inputs"]["unit_margin"]["kind"] == "row-wise"
     assert card["model"]["estimator"] == "sklearn.ensemble.HistGradientBoostingRegressor"
     assert card["model"]["params"]["max_iter"] == 30

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 
 from features_pipeline.model.inputs import FeaturePlan
 from features_pipeline.model.pipeline import ColumnRoles
+from features_pipeline.model.registry import REGISTRY
 
 CARD_VERSION = 1
 LIBRARIES: tuple[str, ...] = (
@@ -27,11 +28,21 @@ LIBRARIES: tuple[str, ...] = (
 RAW = "raw"
 
 
-def data_sha256(frame: pl.DataFrame) -> str:
-    """sha256 of ``frame`` written as CSV (column order and row order matter)."""
-    buffer = io.BytesIO()
-    frame.write_csv(buffer)
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
+HASH_CHUNK_ROWS = 250_000
+
+
+def data_sha256(frame: pl.DataFrame, chunk_rows: int = HASH_CHUNK_ROWS) -> str:
+    """sha256 of ``frame`` written as CSV (column order and row order matter).
+
+    Written and hashed ``chunk_rows`` at a time: the same digest as one CSV of the whole frame,
+    without holding that CSV (hundreds of MB at millions of rows) in memory.
+    """
+    digest = hashlib.sha256()
+    for start in range(0, max(frame.height, 1), chunk_rows):
+        buffer = io.BytesIO()
+        frame.slice(start, chunk_rows).write_csv(buffer, include_header=start == 0)
+        digest.update(buffer.getvalue())
+    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -62,6 +73,14 @@ def estimator_params(estimator: BaseEstimator) -> dict[str, Any]:
     }
 
 
+def encoding(name: str, roles: ColumnRoles, model_name: str) -> str:
+    """How the model sees input ``name``: one-hot, ordinal (category codes) or numeric."""
+    if name not in roles.categorical:
+        return "numeric"
+    spec = REGISTRY.get(model_name)
+    return "ordinal" if spec is not None and spec.ordinal_categories else "one-hot"
+
+
 def build_card(
     *,
     target: str,
@@ -82,7 +101,7 @@ def build_card(
     inputs = {
         name: {
             "dtype": str(schema[name]),
-            "encoding": "one-hot" if name in roles.categorical else "numeric",
+            "encoding": encoding(name, roles, model_name),
             "kind": plan.features[name].kind if name in plan.features else RAW,
         }
         for name in features

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from features_pipeline import columns as c
 from features_pipeline.params import StrictModel
@@ -36,8 +36,19 @@ class TrainParams(StrictModel):
     features: tuple[str, ...] = Field(min_length=1)
     model: ModelParams = ModelParams()
     cv_folds: int = Field(default=5, ge=2, le=50)
+    # CV runs on at most this many train rows (seeded sample; null = all): K extra fits on
+    # millions of rows would cost K times the final fit, for little better an estimate
+    cv_rows: int | None = Field(default=200_000, gt=0)
     seed: int = Field(default=42, ge=0, lt=2**32)
     threads: int = Field(default=1, ge=0)  # OpenMP/BLAS threads of the model; 0 = all cores
+
+    @field_validator("cv_rows")
+    @classmethod
+    def _enough_rows_for_the_folds(cls, rows: int | None, info: ValidationInfo) -> int | None:
+        folds = info.data.get("cv_folds")
+        if rows is not None and folds is not None and rows < folds:
+            raise ValueError(f"must be at least cv_folds ({folds})")
+        return rows
 
     @field_validator("features")
     @classmethod

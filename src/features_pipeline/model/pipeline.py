@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from features_pipeline.errors import UserError
 from features_pipeline.model.registry import ModelSpec
@@ -21,7 +22,8 @@ MODEL = "model"
 
 @dataclass(frozen=True)
 class ColumnRoles:
-    """Model inputs by how they are encoded: one-hot (categorical) or numeric."""
+    """Model inputs by how they are encoded: categorical (one-hot, or category codes for the
+    models that take them) or numeric."""
 
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
@@ -69,14 +71,24 @@ def _numeric_steps(spec: ModelSpec) -> Pipeline | str:
     return Pipeline(steps) if steps else "passthrough"
 
 
+def categorical_encoder(spec: ModelSpec) -> BaseEstimator:
+    """One-hot (unknown categories at prediction -> all zeros), or for models that take them,
+    category codes in sorted order of the training values (unknown -> NaN, a missing value)."""
+    if spec.ordinal_categories:
+        return OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
+        )
+    return OneHotEncoder(handle_unknown="ignore", sparse_output=not spec.dense_only)
+
+
 def build_pipeline(roles: ColumnRoles, spec: ModelSpec, estimator: BaseEstimator) -> Pipeline:
-    """One-hot categoricals (unknown categories at prediction -> all zeros), numeric as the
-    model needs (imputed and scaled for linear models, as they are for trees), then ``estimator``.
+    """Categorical inputs encoded as the model needs (see :func:`categorical_encoder`), numeric
+    as the model needs (imputed and scaled for linear models, as they are for trees), then
+    ``estimator``.
     """
     transformers: list[tuple[str, object, list[str]]] = []
     if roles.categorical:
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=not spec.dense_only)
-        transformers.append(("categorical", encoder, list(roles.categorical)))
+        transformers.append(("categorical", categorical_encoder(spec), list(roles.categorical)))
     if roles.numeric:
         transformers.append(("numeric", _numeric_steps(spec), list(roles.numeric)))
     preprocess = ColumnTransformer(

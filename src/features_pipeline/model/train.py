@@ -56,6 +56,16 @@ def target_values(rows: pl.DataFrame, target: str, source: str) -> np.ndarray:
     return column.cast(pl.Float64).to_numpy()
 
 
+def sample_rows(
+    features: pl.DataFrame, target: np.ndarray, rows: int | None, seed: int
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """At most ``rows`` rows (seeded sample, in row order); all of them, untouched, otherwise."""
+    if rows is None or features.height <= rows:
+        return features, target
+    index = np.sort(np.random.default_rng(seed).choice(features.height, size=rows, replace=False))
+    return features[index], target[index]
+
+
 def prepare(
     frame: pl.DataFrame, params: TrainParams, plan: FeaturePlan, source: str = "params.yaml"
 ) -> tuple[ColumnRoles, BaseEstimator, list[str]]:
@@ -92,7 +102,8 @@ def train_model(
 ) -> TrainResult:
     """Cross-validate then fit the configured pipeline on the training rows of ``frame``."""
     roles, estimator, notes_before = prepare(frame, params, plan, source)
-    rows = split_rows(frame, TRAIN, table)
+    needed = [*params.features, params.target, c.SPLIT]  # filter only these columns
+    rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
     y = target_values(rows, params.target, table)
     features = rows.select(params.features)
     if rows.height < params.cv_folds:
@@ -101,9 +112,10 @@ def train_model(
             f"rows, got {rows.height}"
         )
     pipeline = build_pipeline(roles, model_spec(params.model.name), estimator)
+    cv_features, cv_target = sample_rows(features, y, params.cv_rows, params.seed)
     with model_threads(params.threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        cv = cross_validate(pipeline, features, y, params.cv_folds, params.seed)
+        cv = cross_validate(pipeline, cv_features, cv_target, params.cv_folds, params.seed)
         start = time.perf_counter()
         pipeline.fit(features, y)
         seconds = time.perf_counter() - start
