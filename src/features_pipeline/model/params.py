@@ -38,7 +38,7 @@ class TrainParams(StrictModel):
     cv_folds: int = Field(default=5, ge=2, le=50)
     # CV runs on at most this many train rows (seeded sample; null = all): K extra fits on
     # millions of rows would cost K times the final fit, for little better an estimate
-    cv_rows: int | None = Field(default=200_000, gt=0)
+    cv_rows: int | None = Field(default=100_000, gt=0)
     seed: int = Field(default=42, ge=0, lt=2**32)
     threads: int = Field(default=1, ge=0)  # OpenMP/BLAS threads of the model; 0 = all cores
 
