@@ -1,6 +1,6 @@
 """Validation overhead: checking the feature table vs computing the features for the same rows.
 
-Run: pytest benchmarks/test_validate_bench.py --benchmark-only --benchmark-group-by=param:sales
+Run: pytest benchmarks/test_validate_bench.py --benchmark-only
 The validation test records ``features_s`` and ``ratio`` (validation / features, best of 3) in
 its extra info and fails when validating costs as much as computing the features.
 """
@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from conftest import size_label
+from results import RESULTS, remember
 
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan
@@ -42,6 +44,8 @@ def validation_inputs(plan: Plan) -> tuple[FeaturePlan, ModelInputs]:
 
 
 def test_validation_vs_features(benchmark, sales: pl.DataFrame, shipped_plan: Plan) -> None:
+    label = size_label(sales.height)
+    benchmark.group = f"validate {label}"
     features_s = best_of(ROUNDS, lambda: fit_transform(sales, shipped_plan))
     table, _ = fit_transform(sales, shipped_plan)
     plan, inputs = validation_inputs(shipped_plan)
@@ -53,7 +57,8 @@ def test_validation_vs_features(benchmark, sales: pl.DataFrame, shipped_plan: Pl
         warmup_rounds=1,
     )
     assert result.passed, result.errors
-    validation_s = benchmark.stats.stats.min
+    validation_s = remember(f"validate/{label}", benchmark) or benchmark.stats.stats.min
+    RESULTS[f"validate/features/{label}"] = features_s
     ratio = validation_s / features_s
     benchmark.extra_info.update(features_s=round(features_s, 4), ratio=round(ratio, 3))
     print(
@@ -65,11 +70,10 @@ def test_validation_vs_features(benchmark, sales: pl.DataFrame, shipped_plan: Pl
 
 
 @pytest.mark.parametrize("failing_rows", [1, 10_000])
-def test_validation_with_failures(benchmark, sales: pl.DataFrame, failing_rows: int) -> None:
+def test_validation_with_failures(benchmark, sales_1m: pl.DataFrame, failing_rows: int) -> None:
     """Collecting and reporting many failure cases stays cheap (lazy=True keeps them all)."""
-    if sales.height < 1_000_000:
-        pytest.skip("failure collection is measured on the large input only")
-    table = sales.with_columns(
+    benchmark.group = "validate 1M: failure collection"
+    table = sales_1m.with_columns(
         pl.when(pl.int_range(pl.len()) < failing_rows).then(-1).otherwise("Units Sold")
         .alias("Units Sold")
     )  # fmt: skip

@@ -1,0 +1,71 @@
+"""Timings collected during one benchmark run, and the ratios reported at its end.
+
+Each benchmark stores its best time (seconds) under a key; ``ratio_table`` turns the pairs the
+README reports into ratios of the same run (the machine is shared and noisy: ratios of timings
+taken minutes apart on it mean little, absolute seconds even less).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RESULTS: dict[str, float] = {}
+EXTRA: dict[str, float] = {}  # throughputs etc., reported as they are
+
+# (label, numerator key, denominator key): a ratio < 1 means the numerator is faster.
+RATIOS: tuple[tuple[str, str, str], ...] = (
+    (
+        "ingest 10k: polars/pandas (CSV -> typed table)",
+        "ingest/parse/polars/10k",
+        "ingest/parse/pandas/10k",
+    ),
+    (
+        "ingest 1M: polars/pandas (CSV -> typed table)",
+        "ingest/parse/polars/1M",
+        "ingest/parse/pandas/1M",
+    ),
+    ("features 10k: planned/pandas", "features/planned/10k", "features/pandas/10k"),
+    ("features 1M: planned/pandas", "features/planned/1M", "features/pandas/1M"),
+    ("features 10k: planned/sequential", "features/planned/10k", "features/sequential/10k"),
+    ("features 1M: planned/sequential", "features/planned/1M", "features/sequential/1M"),
+    ("validate/features 10k", "validate/10k", "validate/features/10k"),
+    ("validate/features 1M", "validate/1M", "validate/features/1M"),
+    ("train/features 1M (default model)", "train/1M", "features/planned/1M"),
+    ("evaluate/features 1M", "evaluate/1M", "features/planned/1M"),
+    ("dvc repro no-op / forced (10k)", "pipeline/noop", "pipeline/forced"),
+)
+
+
+def remember(key: str, benchmark: Any) -> float | None:
+    """Store the best time of ``benchmark`` (None when benchmarking is disabled)."""
+    stats = getattr(benchmark, "stats", None)
+    if stats is None:
+        return None
+    RESULTS[key] = stats.stats.min
+    return RESULTS[key]
+
+
+def ratio(numerator: str, denominator: str) -> float | None:
+    if numerator in RESULTS and denominator in RESULTS and RESULTS[denominator] > 0:
+        return RESULTS[numerator] / RESULTS[denominator]
+    return None
+
+
+def type_ratios() -> list[tuple[str, float]]:
+    """planned/pandas per feature type (1M rows), for the types measured in this run."""
+    rows = []
+    for key in sorted(RESULTS):
+        parts = key.split("/")
+        if parts[:2] == ["feature_type", "planned"]:
+            value = ratio(key, key.replace("/planned/", "/pandas/"))
+            if value is not None:
+                rows.append((parts[2], value))
+    return rows
+
+
+def ratio_table() -> list[tuple[str, float]]:
+    """Every ratio whose two timings were taken in this run."""
+    rows = [(label, ratio(num, den)) for label, num, den in RATIOS]
+    found = [(label, value) for label, value in rows if value is not None]
+    found += [(f"feature type {name} 1M: planned/pandas", value) for name, value in type_ratios()]
+    return found

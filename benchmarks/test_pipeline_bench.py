@@ -1,0 +1,52 @@
+"""The whole pipeline on the 10k-row sample: ``dvc repro --force`` and a no-op ``dvc repro``.
+
+Both run in a fresh git repo holding a copy of the project's tracked files (``repo_copy``), so
+the workspace's outputs and dvc.lock are never touched. Targets (issue 7): forced under 12 s,
+no-op under 2 s on two cores.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from results import remember
+
+FORCED_TARGET_S = 12.0
+NOOP_TARGET_S = 2.0
+
+
+def dvc(repo: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        ["dvc", *args], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def project(repo_copy: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    if shutil.which("dvc", path=repo_copy[1]["PATH"]) is None:
+        pytest.skip("dvc not found")
+    return repo_copy
+
+
+def test_forced_repro(benchmark, project) -> None:
+    benchmark.group = "pipeline 10k"
+    repo, env = project
+    benchmark.pedantic(dvc, args=(repo, env, "repro", "--force"), rounds=2, warmup_rounds=0)
+    assert (repo / "metrics" / "metrics.json").exists()
+    seconds = remember("pipeline/forced", benchmark)
+    assert seconds is None or seconds < FORCED_TARGET_S * 2, "far over the forced-repro target"
+
+
+def test_noop_repro(benchmark, project) -> None:
+    benchmark.group = "pipeline 10k"
+    repo, env = project
+    dvc(repo, env, "repro")  # up to date from here on (also when run alone)
+    output = benchmark.pedantic(dvc, args=(repo, env, "repro"), rounds=3, warmup_rounds=0)
+    assert "up to date" in output
+    seconds = remember("pipeline/noop", benchmark)
+    assert seconds is None or seconds < NOOP_TARGET_S * 2, "far over the no-op target"
