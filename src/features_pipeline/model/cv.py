@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
+from features_pipeline.logs import track
 from features_pipeline.model.metrics import Metrics, regression_metrics, round_sig
 
 SCORES: tuple[str, ...] = ("rmse", "mae", "r2")
@@ -63,7 +64,8 @@ def cross_validate(
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     scores: list[Metrics] = []
     seconds: list[float] = []
-    for train_index, test_index in splitter.split(np.zeros(features.height)):
+    fold_indices = splitter.split(np.zeros(features.height))
+    for train_index, test_index in track(fold_indices, "cross-validation folds", total=folds):
         model = clone(pipeline)
         start = time.perf_counter()
         model.fit(features[train_index], y[train_index])

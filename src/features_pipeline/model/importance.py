@@ -7,6 +7,7 @@ import numpy.typing as npt
 import polars as pl
 from sklearn.pipeline import Pipeline
 
+from features_pipeline.logs import track
 from features_pipeline.model.metrics import regression_metrics, round_sig
 
 
@@ -35,7 +36,7 @@ def permutation_importance(
     baseline = _r2(model, features, y)
     means: list[float | None] = []
     stds: list[float | None] = []
-    for column in features.columns:
+    for column in track(features.columns, "permutation importance (columns)"):
         drops = []
         for _ in range(repeats):
             order = pl.Series(rng.permutation(features.height))
