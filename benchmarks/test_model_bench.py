@@ -16,9 +16,9 @@ from results import remember
 
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan
+from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
 from features_pipeline.ingest.split import TEST
 from features_pipeline.model.evaluate import evaluate_model
-from features_pipeline.model.inputs import FeaturePlan, parse_plan
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.model.train import TrainResult, split_rows, train_model
@@ -38,12 +38,12 @@ def params() -> tuple[TrainParams, EvaluateParams]:
 
 
 @pytest.fixture(scope="module")
-def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFrame, FeaturePlan]:
+def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFrame, PlanSummary]:
     table, _ = fit_transform(sales_1m, shipped_plan)
-    return table, parse_plan(shipped_plan.to_dict(), "plan.json")
+    return table, parse_plan_summary(shipped_plan.to_dict(), "plan.json")
 
 
-def train(table: pl.DataFrame, plan: FeaturePlan, params: TrainParams) -> TrainResult:
+def train(table: pl.DataFrame, plan: PlanSummary, params: TrainParams) -> TrainResult:
     with model_threads(params.threads):
         return train_model(table, params, plan)
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
+from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.split import TEST
-from features_pipeline.io import write_atomic, write_json_atomic, write_parquet_atomic
+from features_pipeline.io import (
+    read_json_object,
+    read_parquet_input,
+    require_input,
+    write_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 from features_pipeline.logs import get_logger, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.model.evaluate import card_inputs, evaluate_model, require_columns
@@ -39,24 +45,6 @@ REPORT_MD = Path("reports/evaluation.md")
 log = get_logger("stages.evaluate")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found (run the train stage first)") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-    if not isinstance(loaded, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return loaded
-
-
-def read_table(path: Path, reader: Any) -> pl.DataFrame:
-    if not path.exists():
-        raise UserError(f"{path}: not found (run the previous stages first)")
-    return reader(path)
-
-
 def write_text(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
@@ -65,11 +53,13 @@ def run(args: argparse.Namespace) -> StageFacts:
     raw = load_yaml(args.params)
     params = parse_section(raw, "evaluate", EvaluateParams, args.params)
     train = parse_section(raw, "train", TrainParams, args.params)
-    card = read_json(CARD)
+    card = read_json_object(CARD, "train")
     features, target = card_inputs(card, str(CARD))
     model = load_model_checked(MODEL, card, str(CARD))
-    frame = read_table(FEATURES, pl.read_parquet)
-    require_columns(frame, [*features, target], str(FEATURES), f"model inputs named in {CARD}")
+    schema = pl.read_parquet_schema(require_input(FEATURES, "features"))
+    needed = [*dict.fromkeys([*features, target, c.ORDER_ID, c.SPLIT])]
+    require_columns(schema, needed, str(FEATURES), f"model inputs named in {CARD}")
+    frame = read_parquet_input(FEATURES, "features", needed)
     test = split_rows(frame, TEST, str(FEATURES))
     with (
         timed(log, "evaluate", rows=test.height, features=len(features)),
@@ -86,8 +76,8 @@ def run(args: argparse.Namespace) -> StageFacts:
     with timed(log, "report"):
         report = report_data(
             evaluation,
-            cv_summary=read_json(TRAIN_METRICS).get("cv", {}),
-            cv_folds=read_table(CV_FOLDS, pl.read_csv),
+            cv_summary=read_json_object(TRAIN_METRICS, "train").get("cv", {}),
+            cv_folds=pl.read_csv(require_input(CV_FOLDS, "train")),
             card=card,
             params={
                 "train": train.model_dump(mode="json"),

@@ -3,52 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import polars as pl
-
-from features_pipeline.errors import UserError
-from features_pipeline.io import write_atomic, write_json_atomic
+from features_pipeline.features.plan_file import PLAN_FILE as PLAN
+from features_pipeline.features.plan_file import read_plan_summary
+from features_pipeline.io import read_parquet_input, write_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.params import load_yaml, parse_section
 from features_pipeline.runner import StageFacts, main_for
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ValidateParams, read_model_inputs
-from features_pipeline.validation.plan import FeaturePlan, parse_plan
 from features_pipeline.validation.validator import validate_feature_table, validation_error
 
 FEATURES = Path("data/features/features.parquet")
-PLAN = Path("data/features/plan.json")
 METRICS = Path("metrics/validation.json")
 FAILURES = Path("reports/validation_failures.csv")
 log = get_logger("stages.validate")
 
 
-def read_plan(path: Path) -> FeaturePlan:
-    """The features stage's plan.json; missing or malformed is a UserError."""
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found; run `dvc repro features` first") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid JSON ({exc})") from None
-    return parse_plan(payload, str(path))
-
-
-def read_features(path: Path) -> pl.DataFrame:
-    """The feature table; a missing file is a UserError."""
-    if not path.exists():
-        raise UserError(f"{path}: file not found; run `dvc repro features` first")
-    return pl.read_parquet(path)
-
-
 def run(args: argparse.Namespace) -> StageFacts:
     raw = load_yaml(args.params)
     params = parse_section(raw, "validate", ValidateParams, args.params)
-    plan = read_plan(PLAN)
+    plan = read_plan_summary(PLAN)
     inputs = read_model_inputs(raw, plan, args.params)
-    frame = read_features(FEATURES)
+    frame = read_parquet_input(FEATURES, "features")
     with (
         timed(log, "validate", rows=frame.height, cols=frame.width) as fields,
         status("validating the feature table"),

@@ -7,9 +7,9 @@ from typing import Any
 import polars as pl
 
 from features_pipeline import columns as c
+from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
-from features_pipeline.model.inputs import FeaturePlan, parse_plan
 from features_pipeline.model.params import TrainParams
 
 MARGIN = "unit_margin"  # row-wise, from inputs: allowed
@@ -65,8 +65,8 @@ PLAN_JSON: dict[str, Any] = {
 }
 
 
-def plan() -> FeaturePlan:
-    return parse_plan(PLAN_JSON, "plan.json")
+def plan() -> PlanSummary:
+    return parse_plan_summary(PLAN_JSON, "plan.json")
 
 
 def feature_table(rows: int = 600, seed: int = 5) -> pl.DataFrame:

@@ -170,10 +170,12 @@ def test_missing_inputs_are_one_line(run: Run) -> None:
     FEATURES.unlink()
     code, stderr = run("train")
     assert error_line(code, stderr) == (
-        "error: data/features/features.parquet: not found (run the features stage first)"
+        "error: data/features/features.parquet: file not found; run `dvc repro features` first"
     )
     code, stderr = run("evaluate")
-    assert "models/model_card.json: not found" in error_line(code, stderr)
+    assert error_line(code, stderr) == (
+        "error: models/model_card.json: file not found; run `dvc repro train` first"
+    )
 
 
 def test_evaluate_refuses_a_model_that_does_not_match_its_card(run: Run) -> None:

@@ -18,7 +18,8 @@ from model_support import (
 
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError
-from features_pipeline.model.inputs import check_model_inputs, parse_plan
+from features_pipeline.features.plan_file import parse_plan_summary
+from features_pipeline.model.inputs import check_model_inputs
 from features_pipeline.model.train import train_model
 
 
@@ -91,11 +92,12 @@ def test_training_refuses_before_fitting_anything() -> None:
 
 
 def test_a_malformed_plan_is_a_user_error() -> None:
-    with pytest.raises(UserError, match=re.escape("plan.json: expected a mapping")):
-        parse_plan([], "plan.json")
-    broken = {**PLAN_JSON, "features": {"x": {"type": "ratio", "kind": "row-wise"}}}
-    with pytest.raises(UserError, match=re.escape("features.x: key 'target_derived': missing")):
-        parse_plan(broken, "plan.json")
+    with pytest.raises(UserError, match=re.escape("plan.json: expected a JSON object, got list")):
+        parse_plan_summary([], "plan.json")
+    # a plan that does not say whether a feature is target-derived is never taken as safe
+    broken = {**PLAN_JSON, "features": {"x": {"type": "ratio", "dtype": "Float64"}}}
+    with pytest.raises(UserError, match=re.escape("features.x.target_derived: Field required")):
+        parse_plan_summary(broken, "plan.json")
 
 
 def test_duplicate_features_in_params_are_refused() -> None:

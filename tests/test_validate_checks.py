@@ -15,13 +15,13 @@ from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import load_plan
+from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
 from features_pipeline.ingest.reference import SALES_CHANNELS
 from features_pipeline.ingest.split import TEST, TRAIN, assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.validation.cross_split import CONSTANT_IN_TRAIN, UNSEEN_CATEGORY
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ModelInputs, ValidateParams, read_model_inputs
-from features_pipeline.validation.plan import FeaturePlan, parse_plan
 from features_pipeline.validation.schema import (
     MODEL_INPUT,
     TARGET_FINITE,
@@ -109,8 +109,8 @@ def feature_table(rows: int = ROWS, seed: int = 5) -> pl.DataFrame:
     )
 
 
-def plan() -> FeaturePlan:
-    return parse_plan(PLAN_JSON, "plan.json")
+def plan() -> PlanSummary:
+    return parse_plan_summary(PLAN_JSON, "plan.json")
 
 
 def small_params(**overrides: Any) -> ValidateParams:
@@ -121,7 +121,7 @@ def validate(
     frame: pl.DataFrame,
     inputs: tuple[str, ...] = MODEL_INPUTS,
     params: ValidateParams | None = None,
-    the_plan: FeaturePlan | None = None,
+    the_plan: PlanSummary | None = None,
 ) -> ValidationResult:
     return validate_feature_table(
         frame,
@@ -189,7 +189,7 @@ def test_shipped_spec_output_passes(tmp_path: Path) -> None:
     the_plan = load_plan(REPO_ROOT / "config" / "features.yaml")
     table, _ = fit_transform(assign_split(generate_sales(10_000, 1), "random", 0.2, 42), the_plan)
     payload = json.loads(json.dumps(the_plan.to_dict()))
-    parsed = parse_plan(payload, "plan.json")
+    parsed = parse_plan_summary(payload, "plan.json")
     inputs = read_model_inputs({}, parsed, tmp_path / "params.yaml")
     assert set(inputs.features) == set(the_plan.names) - set(the_plan.target_derived)
     result = validate(table, inputs.features, small_params(), parsed)
@@ -238,7 +238,7 @@ def test_inf_from_a_division_in_train_and_test_rows(clean: pl.DataFrame) -> None
 
 def test_inf_in_a_window_input_fails_even_where_nulls_are_allowed(clean: pl.DataFrame) -> None:
     frame = clean.with_columns(pl.col("prev_units").cast(pl.Float64))
-    the_plan = parse_plan(
+    the_plan = parse_plan_summary(
         {**PLAN_JSON, "features": {**PLAN_JSON["features"], "prev_units": {
             **PLAN_JSON["features"]["prev_units"], "dtype": "Float64"}}},
         "plan.json",
@@ -249,7 +249,7 @@ def test_inf_in_a_window_input_fails_even_where_nulls_are_allowed(clean: pl.Data
 
 def test_nan_in_a_window_input_train_row_fails(clean: pl.DataFrame) -> None:
     frame = clean.with_columns(pl.col("prev_units").cast(pl.Float64))
-    the_plan = parse_plan(
+    the_plan = parse_plan_summary(
         {**PLAN_JSON, "features": {**PLAN_JSON["features"], "prev_units": {
             **PLAN_JSON["features"]["prev_units"], "dtype": "Float64"}}},
         "plan.json",
@@ -476,8 +476,14 @@ def test_parameterised_or_unknown_dtypes_are_not_parsed(text: str) -> None:
 
 def test_parameterised_dtype_is_compared_as_text(clean: pl.DataFrame) -> None:
     stamp = "Datetime(time_unit='us', time_zone=None)"
-    the_plan = parse_plan(
-        {"features": {**PLAN_JSON["features"], "ordered_at": {"dtype": stamp}}}, "plan.json"
+    the_plan = parse_plan_summary(
+        {
+            "features": {
+                **PLAN_JSON["features"],
+                "ordered_at": {"dtype": stamp, "target_derived": False},
+            }
+        },
+        "plan.json",
     )
     frame = clean.with_columns(ordered_at=pl.col(c.ORDER_DATE).cast(pl.Datetime("us")))
     assert validate(frame, the_plan=the_plan).passed
@@ -496,7 +502,7 @@ def test_parameterised_dtype_is_compared_as_text(clean: pl.DataFrame) -> None:
 )
 def test_malformed_plan_is_a_user_error(payload: Any, message: str) -> None:
     with pytest.raises(UserError) as caught:
-        parse_plan(payload, "plan.json")
+        parse_plan_summary(payload, "plan.json")
     assert caught.value.message.startswith(message)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +24,14 @@ from features_pipeline.features.plan import Plan
 from features_pipeline.features.state import FittedState, load_state
 from features_pipeline.features.types import Kind
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import _LINE as LINE_COLUMN
 from features_pipeline.ingest.csv_reader import (
     FIRST_DATA_LINE,
+    LINE_COLUMN,
     parse_columns,
     read_raw_strings,
     read_sales_csv,
 )
-from features_pipeline.io import write_atomic
+from features_pipeline.io import read_json_object, write_atomic
 from features_pipeline.logs import get_logger, progress, status, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.model.evaluate import card_inputs
@@ -263,18 +262,6 @@ def predict_in_batches(model: Any, inputs: pl.DataFrame, batch: int = PREDICT_BA
     return np.concatenate(parts)
 
 
-def read_card(path: Path) -> dict[str, Any]:
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: model card not found (it is written beside the model)") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-    if not isinstance(card, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return card
-
-
 def describe_rejected(rejected: pl.DataFrame) -> str:
     """``2 row(s) (line 5: 'Units Sold' fails 'Units Sold > 0' ('-3'), ...)``."""
     rows = rejected.get_column("line").n_unique()
@@ -304,7 +291,7 @@ def predict_csv(
     written to ``rejected_path`` if given) or, with ``on_invalid="fail"``, end the run.
     """
     card_path = card_path or model_path.with_name(CARD_NAME)
-    card = read_card(card_path)
+    card = read_json_object(card_path, "train")  # the card is written beside the model
     model = load_model_checked(model_path, card, str(card_path))
     state = load_state(state_path)
     check_state_matches(card, state, str(card_path))

@@ -21,7 +21,7 @@ HEADER_LINE = 1
 FIRST_DATA_LINE = 2
 DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
 SHOWN_EXAMPLES = 3
-_LINE = "__line__"
+LINE_COLUMN = "__line__"  # file line number of each row while parsing
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -136,9 +136,9 @@ def scan_raw_strings(path: Path) -> pl.LazyFrame:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
     mapping = canonical_names(path, headers)
     return (
-        scan.with_row_index(_LINE, offset=FIRST_DATA_LINE)
-        .filter(~pl.all_horizontal(pl.exclude(_LINE).is_null()))  # blank lines carry no data
-        .select(_LINE, *[pl.col(raw).alias(name) for raw, name in mapping.items()])
+        scan.with_row_index(LINE_COLUMN, offset=FIRST_DATA_LINE)
+        .filter(~pl.all_horizontal(pl.exclude(LINE_COLUMN).is_null()))  # blank lines carry no data
+        .select(LINE_COLUMN, *[pl.col(raw).alias(name) for raw, name in mapping.items()])
     )
 
 
@@ -195,7 +195,7 @@ def parse_error(path: Path, strings: pl.DataFrame, name: str) -> UserError:
     """The UserError for the bad cells of column ``name`` (strings holds only bad rows)."""
     examples = ", ".join(
         f"line {line}: {value!r}" if value is not None else f"line {line}: empty"
-        for line, value in strings.select(_LINE, name).head(SHOWN_EXAMPLES).iter_rows()
+        for line, value in strings.select(LINE_COLUMN, name).head(SHOWN_EXAMPLES).iter_rows()
     )
     return UserError(
         f"{path}: column {name!r}: {strings.height} value(s) {_problem(c.RAW_SCHEMA[name])} "
@@ -204,7 +204,7 @@ def parse_error(path: Path, strings: pl.DataFrame, name: str) -> UserError:
             pl.lit(name).alias("column"),
             pl.lit("parse").alias("check"),
             pl.col(name).alias("value"),
-            pl.col(_LINE).alias("line"),
+            pl.col(LINE_COLUMN).alias("line"),
         ),
     )
 
@@ -242,8 +242,10 @@ def parse_strings(path: Path, strings: pl.LazyFrame) -> pl.DataFrame:
     bad = parsed.select(_is_bad(name, c.RAW_SCHEMA[name]).any() for name in present).row(0)
     for name, any_bad in zip(present, bad, strict=True):
         if any_bad:
-            bad_lines = parsed.filter(_is_bad(name, c.RAW_SCHEMA[name])).get_column(_LINE)
-            original = collect_csv(path, strings.filter(pl.col(_LINE).is_in(bad_lines.implode())))
+            bad_lines = parsed.filter(_is_bad(name, c.RAW_SCHEMA[name])).get_column(LINE_COLUMN)
+            original = collect_csv(
+                path, strings.filter(pl.col(LINE_COLUMN).is_in(bad_lines.implode()))
+            )
             raise parse_error(path, original, name)
     return parsed.select(present)
 

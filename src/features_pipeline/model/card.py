@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 from sklearn.base import BaseEstimator
 
-from features_pipeline.model.inputs import FeaturePlan
+from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.model.pipeline import ColumnRoles
 from features_pipeline.model.registry import REGISTRY
 
@@ -87,7 +87,7 @@ def build_card(
     features: Sequence[str],
     roles: ColumnRoles,
     schema: Mapping[str, pl.DataType],
-    plan: FeaturePlan,
+    plan: PlanSummary,
     model_name: str,
     estimator: BaseEstimator,
     training_rows: int,
@@ -102,7 +102,7 @@ def build_card(
         name: {
             "dtype": str(schema[name]),
             "encoding": encoding(name, roles, model_name),
-            "kind": plan.features[name].kind if name in plan.features else RAW,
+            "kind": plan[name].kind if name in plan else RAW,
         }
         for name in features
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +51,10 @@ def card_inputs(card: Mapping[str, Any], source: str) -> tuple[list[str], str]:
     return features, target
 
 
-def require_columns(frame: pl.DataFrame, names: Sequence[str], source: str, why: str) -> None:
-    missing = [name for name in names if name not in frame.columns]
+def require_columns(columns: Iterable[str], names: Sequence[str], source: str, why: str) -> None:
+    """UserError naming the ``names`` that ``columns`` lacks."""
+    present = set(columns)
+    missing = [name for name in names if name not in present]
     if missing:
         raise UserError(f"{source}: missing column(s) {', '.join(map(repr, missing))} ({why})")
 

@@ -3,66 +3,17 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError
+from features_pipeline.features.plan_file import WINDOW, PlanEntry, PlanSummary
 
-WINDOW = "window"
 # Columns recorded together with the outcome of an order: Total Profit = Revenue - Cost exactly.
 OUTCOME_COLUMNS: tuple[str, ...] = (c.TOTAL_REVENUE, c.TOTAL_COST, c.TOTAL_PROFIT)
 
 
-@dataclass(frozen=True)
-class PlannedFeature:
-    """What the feature planner knows about one engineered column."""
-
-    name: str
-    type: str
-    kind: str  # "row-wise" | "fitted" | "window"
-    target_derived: bool
-    depends_on_target: bool
-
-
-@dataclass(frozen=True)
-class FeaturePlan:
-    """The parts of ``data/features/plan.json`` training needs."""
-
-    target: str
-    features: Mapping[str, PlannedFeature]
-
-    def window_features(self, names: Sequence[str]) -> list[str]:
-        """Those of ``names`` that look at other rows in date order (they need history)."""
-        return [n for n in names if n in self.features and self.features[n].kind == WINDOW]
-
-
-def parse_plan(raw: Any, source: str) -> FeaturePlan:
-    """Read the planner's JSON; a malformed file is a UserError naming ``source``."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("features"), dict):
-        raise UserError(f"{source}: expected a mapping with 'target' and 'features'")
-    target = raw.get("target")
-    if not isinstance(target, str):
-        raise UserError(f"{source}: key 'target': expected a column name")
-    features: dict[str, PlannedFeature] = {}
-    for name, entry in raw["features"].items():
-        if not isinstance(entry, dict):
-            raise UserError(f"{source}: features.{name}: expected a mapping")
-        try:
-            features[name] = PlannedFeature(
-                name=name,
-                type=str(entry["type"]),
-                kind=str(entry["kind"]),
-                target_derived=bool(entry["target_derived"]),
-                depends_on_target=bool(entry.get("depends_on_target", False)),
-            )
-        except KeyError as exc:
-            raise UserError(f"{source}: features.{name}: key {exc.args[0]!r}: missing") from None
-    return FeaturePlan(target=target, features=features)
-
-
-def _why_derived(feature: PlannedFeature, target: str) -> str:
+def _why_derived(feature: PlanEntry, target: str) -> str:
     if feature.kind == WINDOW:
         return f"a window feature ({feature.type}) computed from the target {target!r}"
     return f"computed row by row ({feature.type}) from the target {target!r}"
@@ -72,7 +23,7 @@ def check_model_inputs(
     features: Sequence[str],
     target: str,
     columns: Sequence[str],
-    plan: FeaturePlan,
+    plan: PlanSummary,
     source: str = "params.yaml",
     plan_source: str = "data/features/plan.json",
 ) -> list[str]:
@@ -99,7 +50,7 @@ def check_model_inputs(
             close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
             hint = f" — did you mean {close[0]!r}?" if close else ""
             raise UserError(f"{where}: unknown column {name!r}{hint} (not in the feature table)")
-        planned = plan.features.get(name)
+        planned = plan.get(name)
         if planned is not None and planned.target_derived:
             raise UserError(
                 f"{where}: {name!r} is {_why_derived(planned, target)} (see {plan_source}); "

@@ -15,9 +15,10 @@ from sklearn.pipeline import Pipeline
 
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError
+from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.ingest.split import TRAIN
 from features_pipeline.model.cv import CvResult, cross_validate
-from features_pipeline.model.inputs import FeaturePlan, check_model_inputs
+from features_pipeline.model.inputs import check_model_inputs
 from features_pipeline.model.params import TrainParams
 from features_pipeline.model.pipeline import ColumnRoles, build_pipeline, column_roles
 from features_pipeline.model.registry import build_estimator, check_model_params, model_spec
@@ -67,7 +68,7 @@ def sample_rows(
 
 
 def prepare(
-    frame: pl.DataFrame, params: TrainParams, plan: FeaturePlan, source: str = "params.yaml"
+    frame: pl.DataFrame, params: TrainParams, plan: PlanSummary, source: str = "params.yaml"
 ) -> tuple[ColumnRoles, BaseEstimator, list[str]]:
     """Validate params and inputs before any fitting: roles, unfitted estimator, warnings."""
     check_model_params(params.model.params, params.seed, source)
@@ -96,7 +97,7 @@ def convergence_notes(caught: list[warnings.WarningMessage], model: str, source:
 def train_model(
     frame: pl.DataFrame,
     params: TrainParams,
-    plan: FeaturePlan,
+    plan: PlanSummary,
     source: str = "params.yaml",
     table: str = "feature table",
 ) -> TrainResult:

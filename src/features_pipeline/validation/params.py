@@ -10,8 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from features_pipeline.errors import UserError
+from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.params import StrictModel, target_column
-from features_pipeline.validation.plan import FeaturePlan
 
 Severity = Literal["error", "warn", "off"]
 
@@ -51,7 +51,7 @@ class ModelInputs:
     features: tuple[str, ...]
 
 
-def read_model_inputs(raw: Mapping[str, Any], plan: FeaturePlan, path: Path) -> ModelInputs:
+def read_model_inputs(raw: Mapping[str, Any], plan: PlanSummary, path: Path) -> ModelInputs:
     """Read ``train.target`` (default Total Profit) and ``train.features`` (default: every
     feature not derived from the target) from a loaded params mapping; other train keys are
     the train stage's business and are ignored here."""

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.validation.findings import Case, Finding, outcome
-from features_pipeline.validation.plan import FeaturePlan
 from features_pipeline.validation.schema import parse_dtype
 
 
@@ -37,7 +37,7 @@ def null_fraction_findings(
     return findings
 
 
-def declared_dtype_findings(frame: pl.DataFrame, plan: FeaturePlan) -> list[Finding]:
+def declared_dtype_findings(frame: pl.DataFrame, plan: PlanSummary) -> list[Finding]:
     """Declared dtypes too parameterised for the pandera schema (``Datetime(...)``), compared
     as their polars string form."""
     findings = []

@@ -12,10 +12,10 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from features_pipeline import columns as c
+from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.ingest.contract import raw_columns
 from features_pipeline.ingest.split import TEST, TRAIN
 from features_pipeline.validation.params import ModelInputs
-from features_pipeline.validation.plan import FeaturePlan
 
 SPLIT_VALUES = (TRAIN, TEST)
 MODEL_INPUT = "model input: no inf; no null or NaN in train rows"
@@ -101,7 +101,7 @@ def _with(
 
 
 def build_schema(
-    plan: FeaturePlan, inputs: ModelInputs, nullable_inputs: frozenset[str] = frozenset()
+    plan: PlanSummary, inputs: ModelInputs, nullable_inputs: frozenset[str] = frozenset()
 ) -> pa.DataFrameSchema:
     """Every raw-contract column (required when a feature, the model or the target needs it),
     every planned feature with its dtype, the target, the model inputs and ``split``.

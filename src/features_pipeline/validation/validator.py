@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from features_pipeline.errors import UserError
+from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.schema_report import failure_table, summarise_failures
 from features_pipeline.validation.cross_split import (
     categorical_columns,
@@ -18,7 +19,6 @@ from features_pipeline.validation.cross_split import (
 )
 from features_pipeline.validation.findings import Finding
 from features_pipeline.validation.params import ModelInputs, ValidateParams
-from features_pipeline.validation.plan import FeaturePlan
 from features_pipeline.validation.quality import (
     declared_dtype_findings,
     missing_counts,
@@ -94,7 +94,7 @@ def finding_cases(findings: list[Finding]) -> pl.DataFrame:
 
 def aggregate_findings(
     frame: pl.DataFrame,
-    plan: FeaturePlan,
+    plan: PlanSummary,
     inputs: ModelInputs,
     params: ValidateParams,
     counts: dict[str, int],
@@ -116,7 +116,7 @@ def aggregate_findings(
 
 
 def validate_feature_table(
-    frame: pl.DataFrame, plan: FeaturePlan, inputs: ModelInputs, params: ValidateParams
+    frame: pl.DataFrame, plan: PlanSummary, inputs: ModelInputs, params: ValidateParams
 ) -> ValidationResult:
     """Every check on ``frame``, all failures collected in one pass."""
     window = set(plan.names_of(WINDOW)) if params.allow_null_window_inputs else set()
