@@ -167,6 +167,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     return proj
 
 
+def error_lines(stderr: str) -> list[str]:
+    """The ``error:`` lines a failed run printed."""
+    return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def error_line(code: int, stderr: str) -> str:
+    """The single ``error:`` line of a failed run: exit 1, no traceback."""
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
 def load_stage_module(name: str) -> ModuleType:
     """Import ``stages/<name>.py`` from its path (stage scripts are not a package)."""
     spec = importlib.util.spec_from_file_location(

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, VENV_BIN, Project, RunIngest, command_env
+from conftest import REPO_ROOT, VENV_BIN, Project, RunIngest, command_env, error_lines
 
 from features_pipeline import cli
 
@@ -29,10 +29,6 @@ def help_text(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         cli.main([*args, "--help"])
     assert exit_info.value.code == 0
     return capsys.readouterr().out
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import Project, default_params, load_stage_module
+from conftest import Project, default_params, error_line, load_stage_module
 from model_support import DEFAULT_FEATURES, PLAN_JSON, PROFIT_SHARE, SMALL_MODELS, feature_table
 
 from features_pipeline.io import write_json_atomic, write_parquet_atomic
@@ -79,14 +79,6 @@ def run(
         return code, capsys.readouterr().err
 
     return run_one
-
-
-def error_line(code: int, stderr: str) -> str:
-    assert code == 1, stderr
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 def read_json(path: str) -> dict[str, Any]:

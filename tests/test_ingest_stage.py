@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import REPO_ROOT, Dialect, Project, RunIngest, csv_text, default_params
+from conftest import REPO_ROOT, Dialect, Project, RunIngest, csv_text, default_params, error_lines
 
 from features_pipeline import columns as c
 from features_pipeline.ingest.split import assign_split
@@ -19,10 +19,6 @@ from features_pipeline.io import write_atomic, write_parquet_atomic
 
 CSV = "data/raw/sales.csv"
 EARLIER = b"earlier output of a successful run"
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
 def failure_line(code: int, stderr: str) -> str:

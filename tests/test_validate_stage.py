@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import Project, default_params, load_stage_module
+from conftest import Project, default_params, error_line, load_stage_module
 from test_validate_checks import PLAN_JSON, at, feature_table, set_value
 
 from features_pipeline import columns as c
@@ -62,15 +62,6 @@ def run_validate(
         return code, capsys.readouterr().err
 
     return run
-
-
-def error_line(code: int, stderr: str) -> str:
-    """The single ``error:`` line of a failed run: exit 1, no traceback."""
-    assert code == 1, stderr
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 def metrics() -> dict[str, Any]:
