@@ -26,16 +26,15 @@ from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.model.train import split_rows
 from features_pipeline.params import load_yaml, parse_section
+from features_pipeline.paths import CV_FOLDS, TRAIN_METRICS
+from features_pipeline.paths import FEATURE_TABLE as FEATURES
+from features_pipeline.paths import MODEL_CARD as CARD
+from features_pipeline.paths import MODEL_FILE as MODEL
 from features_pipeline.report.build import report_data
 from features_pipeline.report.html import render_html
 from features_pipeline.report.markdown import render_markdown
 from features_pipeline.runner import StageFacts, main_for
 
-FEATURES = Path("data/features/features.parquet")
-MODEL = Path("models/model.skops")
-CARD = Path("models/model_card.json")
-TRAIN_METRICS = Path("metrics/train.json")
-CV_FOLDS = Path("plots/cv_folds.csv")
 METRICS = Path("metrics/metrics.json")
 PREDICTIONS = Path("data/predictions/test.parquet")
 POINTS = Path("plots/predictions.csv")

@@ -7,27 +7,24 @@ from pathlib import Path
 
 import polars as pl
 
-from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import load_plan
 from features_pipeline.features.state import save_state
-from features_pipeline.io import write_json_atomic, write_parquet_atomic
+from features_pipeline.io import require_input, write_json_atomic, write_parquet_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.params import FeaturesParams, load_yaml, parse_section, target_column
+from features_pipeline.paths import FEATURE_STATE as STATE
+from features_pipeline.paths import FEATURE_TABLE as FEATURES
+from features_pipeline.paths import INTERIM_TABLE as INPUT
+from features_pipeline.paths import PLAN_FILE as PLAN
 from features_pipeline.runner import StageFacts, main_for
 
-INPUT = Path("data/interim/sales.parquet")
-OUTPUT_DIR = Path("data/features")
-FEATURES = OUTPUT_DIR / "features.parquet"
-STATE = OUTPUT_DIR / "state"
-PLAN = OUTPUT_DIR / "plan.json"
 log = get_logger("stages.features")
 
 
 def input_schema(path: Path) -> dict[str, pl.DataType]:
     """Column dtypes of the interim table, read from parquet metadata only."""
-    if not path.exists():
-        raise UserError(f"{path}: not found; run the ingest stage first (dvc repro ingest)")
+    require_input(path, "ingest")
     return dict(pl.read_parquet_schema(path))
 
 

@@ -22,9 +22,9 @@ from features_pipeline.params import (
     load_yaml,
     parse_section,
 )
+from features_pipeline.paths import INTERIM_TABLE as OUTPUT
 from features_pipeline.runner import StageFacts, main_for
 
-OUTPUT = Path("data/interim/sales.parquet")
 log = get_logger("stages.ingest")
 
 

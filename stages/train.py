@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from pathlib import Path
 
 import polars as pl
 
 from features_pipeline import columns as c
-from features_pipeline.features.plan_file import PLAN_FILE as PLAN
 from features_pipeline.features.plan_file import read_plan_summary
 from features_pipeline.io import read_parquet_input, require_input, write_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, timed
@@ -18,13 +16,14 @@ from features_pipeline.model.card import build_card, data_sha256
 from features_pipeline.model.params import TrainParams
 from features_pipeline.model.train import prepare, timing, train_metrics, train_model
 from features_pipeline.params import load_yaml, parse_section
+from features_pipeline.paths import CV_FOLDS
+from features_pipeline.paths import FEATURE_TABLE as FEATURES
+from features_pipeline.paths import MODEL_CARD as CARD
+from features_pipeline.paths import MODEL_FILE as MODEL
+from features_pipeline.paths import PLAN_FILE as PLAN
+from features_pipeline.paths import TRAIN_METRICS as METRICS
 from features_pipeline.runner import StageFacts, main_for
 
-FEATURES = Path("data/features/features.parquet")
-MODEL = Path("models/model.skops")
-CARD = Path("models/model_card.json")
-METRICS = Path("metrics/train.json")
-CV_FOLDS = Path("plots/cv_folds.csv")
 log = get_logger("stages.train")
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from features_pipeline.features.plan_file import PLAN_FILE as PLAN
 from features_pipeline.features.plan_file import read_plan_summary
 from features_pipeline.io import read_parquet_input, write_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.params import load_yaml, parse_section
+from features_pipeline.paths import FEATURE_TABLE as FEATURES
+from features_pipeline.paths import PLAN_FILE as PLAN
 from features_pipeline.runner import StageFacts, main_for
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ValidateParams, read_model_inputs
 from features_pipeline.validation.validator import validate_feature_table, validation_error
 
-FEATURES = Path("data/features/features.parquet")
 METRICS = Path("metrics/validation.json")
 FAILURES = Path("reports/validation_failures.csv")
 log = get_logger("stages.validate")

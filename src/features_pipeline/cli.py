@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from features_pipeline.errors import UserError
+from features_pipeline.paths import FEATURE_STATE, MODEL_FILE
 from features_pipeline.runner import (
     EXIT_OK,
     EXIT_USER_ERROR,
@@ -215,9 +216,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         "the features\nwith the saved training state, apply the model. Rows breaking the raw "
         "contract are\nreported by line and skipped (or fail the run with --on-invalid fail).",
     )
-    predict.add_argument(
-        "--model", type=Path, default=Path("models/model.skops"), help="skops model file"
-    )
+    predict.add_argument("--model", type=Path, default=MODEL_FILE, help="skops model file")
     predict.add_argument("--input", type=Path, required=True, help="CSV of new orders")
     predict.add_argument("--output", type=Path, required=True, help="CSV of predictions to write")
     predict.add_argument(
@@ -229,7 +228,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--state",
         type=Path,
-        default=Path("data/features/state"),
+        default=FEATURE_STATE,
         help="fitted feature state directory",
     )
     predict.add_argument(

@@ -35,10 +35,9 @@ from features_pipeline.io import read_json_object, write_atomic
 from features_pipeline.logs import get_logger, progress, status, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.model.evaluate import card_inputs
+from features_pipeline.paths import FEATURE_STATE
 
 OnInvalid = Literal["skip", "fail"]
-DEFAULT_MODEL = Path("models/model.skops")
-DEFAULT_STATE = Path("data/features/state")
 CARD_NAME = "model_card.json"
 REJECTED_COLUMNS = ("line", "column", "check", "value")
 SHOWN_EXAMPLES = 3
@@ -278,7 +277,7 @@ def predict_csv(
     output_path: Path,
     *,
     card_path: Path | None = None,
-    state_path: Path = DEFAULT_STATE,
+    state_path: Path = FEATURE_STATE,
     history_path: Path | None = None,
     on_invalid: OnInvalid = "skip",
     rejected_path: Path | None = None,

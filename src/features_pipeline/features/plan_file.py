@@ -17,8 +17,8 @@ from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.io import read_json_object
 from features_pipeline.params import describe_validation_error
+from features_pipeline.paths import PLAN_FILE
 
-PLAN_FILE = Path("data/features/plan.json")
 WINDOW = "window"
 
 
