@@ -38,10 +38,6 @@ def _fitted(level: Sequence[PlannedFeature]) -> list[FittedFeature]:
     ]
 
 
-def _plain(level: Sequence[PlannedFeature]) -> list[PlannedFeature]:
-    return [p for p in level if not p.feature.is_fitted]
-
-
 def learn_queries(train: pl.LazyFrame, features: Sequence[FittedFeature]) -> list[pl.LazyFrame]:
     """One aggregation query per distinct key set (sorted, floats rounded: deterministic)."""
     by_keys: dict[tuple[str, ...], list[FittedFeature]] = {}

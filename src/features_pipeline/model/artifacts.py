@@ -91,11 +91,6 @@ def save_model(model: Pipeline, path: Path) -> bytes:
     return data
 
 
-def untrusted_types(data: bytes) -> list[str]:
-    """Types in a skops archive that are neither skops' defaults nor in TRUSTED_TYPES."""
-    return sorted(set(sio.get_untrusted_types(data=data)) - TRUSTED_TYPES)
-
-
 def load_model_bytes(data: bytes, source: str) -> Pipeline:
     """Load a pipeline from skops bytes, refusing any type outside the allow-list."""
     try:
