@@ -14,15 +14,15 @@ import pytest
 from conftest import REPO
 from results import remember
 
+from features_pipeline.contracts.params import ParamsFile, load_yaml
+from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
+from features_pipeline.contracts.split import TEST
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan
-from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
-from features_pipeline.ingest.split import TEST
 from features_pipeline.model.evaluate import evaluate_model
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.model.train import TrainResult, split_rows, train_model
-from features_pipeline.params import load_yaml, parse_section
 
 PARAMS = REPO / "params.yaml"
 _TRAINED: dict[str, TrainResult] = {}  # the benchmarked fit, reused by the evaluate benchmark
@@ -32,18 +32,18 @@ _TRAINED: dict[str, TrainResult] = {}  # the benchmarked fit, reused by the eval
 def params() -> tuple[TrainParams, EvaluateParams]:
     raw = load_yaml(PARAMS)
     return (
-        parse_section(raw, "train", TrainParams, Path(PARAMS)),
-        parse_section(raw, "evaluate", EvaluateParams, Path(PARAMS)),
+        ParamsFile(Path(PARAMS), raw).section("train", TrainParams),
+        ParamsFile(Path(PARAMS), raw).section("evaluate", EvaluateParams),
     )
 
 
 @pytest.fixture(scope="module")
-def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFrame, PlanSummary]:
+def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFrame, PlanFile]:
     table, _ = fit_transform(sales_1m, shipped_plan)
-    return table, parse_plan_summary(shipped_plan.to_dict(), "plan.json")
+    return table, parse_plan_file(shipped_plan.to_dict(), "plan.json")
 
 
-def train(table: pl.DataFrame, plan: PlanSummary, params: TrainParams) -> TrainResult:
+def train(table: pl.DataFrame, plan: PlanFile, params: TrainParams) -> TrainResult:
     with model_threads(params.threads):
         return train_model(table, params, plan)
 

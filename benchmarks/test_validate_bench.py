@@ -17,9 +17,9 @@ import pytest
 from conftest import size_label
 from results import RESULTS, remember
 
+from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan
-from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
 from features_pipeline.validation.params import ModelInputs, ValidateParams
 from features_pipeline.validation.validator import ValidationResult, validate_feature_table
 
@@ -37,9 +37,9 @@ def best_of(rounds: int, run: Callable[[], Any]) -> float:
     return min(timings)
 
 
-def validation_inputs(plan: Plan) -> tuple[PlanSummary, ModelInputs]:
+def validation_inputs(plan: Plan) -> tuple[PlanFile, ModelInputs]:
     """The plan as the validate stage reads it (through plan.json) and the default inputs."""
-    parsed = parse_plan_summary(json.loads(json.dumps(plan.to_dict())), "plan.json")
+    parsed = parse_plan_file(json.loads(json.dumps(plan.to_dict())), "plan.json")
     return parsed, ModelInputs(parsed.target, parsed.safe_inputs)
 
 
@@ -77,7 +77,7 @@ def test_validation_with_failures(benchmark, sales_1m: pl.DataFrame, failing_row
         pl.when(pl.int_range(pl.len()) < failing_rows).then(-1).otherwise("Units Sold")
         .alias("Units Sold")
     )  # fmt: skip
-    plan = PlanSummary(target="Total Profit", features=())
+    plan = PlanFile(target="Total Profit", features=())
     inputs = ModelInputs("Total Profit", ("Units Sold",))
     result = benchmark.pedantic(
         validate_feature_table,

@@ -7,7 +7,8 @@ from typing import Any
 import polars as pl
 
 from features_pipeline import columns as c
-from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
+from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.model.params import TrainParams
@@ -65,15 +66,15 @@ PLAN_JSON: dict[str, Any] = {
 }
 
 
-def plan() -> PlanSummary:
-    return parse_plan_summary(PLAN_JSON, "plan.json")
+def plan() -> PlanFile:
+    return parse_plan_file(PLAN_JSON, "plan.json")
 
 
 def feature_table(rows: int = 600, seed: int = 5) -> pl.DataFrame:
     """Generated orders with a split and the engineered columns of PLAN_JSON."""
     frame = assign_split(generate_sales(rows, seed), "random", 0.25, 42)
     train_mean = (
-        frame.filter(pl.col(c.SPLIT) == "train")
+        frame.filter(pl.col(SPLIT) == "train")
         .group_by(c.ITEM_TYPE)
         .agg(pl.col(c.TOTAL_PROFIT).mean().alias(ITEM_PROFIT_MEAN))
     )

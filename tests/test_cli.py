@@ -8,9 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, VENV_BIN, Project, RunIngest, command_env, error_lines
+from support import REPO_ROOT, VENV_BIN, Project, RunIngest, command_env, error_lines
 
 from features_pipeline import cli
+from features_pipeline.cli.parser import STAGE_HELP
+from features_pipeline.stages import STAGES
 
 SUBCOMMANDS = (
     ["ingest"],
@@ -33,9 +35,13 @@ def help_text(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 @pytest.fixture
 def in_project(project: Project) -> Project:
-    """The ``project`` dir with this repo's stage scripts, as the project root looks."""
-    (project.root / "stages").symlink_to(REPO_ROOT / "stages")
+    """The ``project`` dir marked as a project root, as a clone is (its dvc.yaml)."""
+    (project.root / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
     return project
+
+
+def test_there_is_a_subcommand_for_each_stage() -> None:
+    assert tuple(STAGE_HELP) == STAGES
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,14 +94,27 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
     assert "error:" in err
 
 
-def test_a_stage_outside_the_project_root_is_a_user_error(
+def test_a_stage_outside_any_project_is_one_error_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli.main(["train"]) == 1
     assert error_lines(capsys.readouterr().err) == [
-        "error: stages/train.py: not found; run features-pipeline from the project root"
+        f"error: {tmp_path}: not inside a features-pipeline project (no dvc.yaml here or in a "
+        "parent folder); cd into the project first"
     ]
+
+
+def test_a_stage_runs_from_a_subfolder_of_the_project(
+    in_project: Project, run_ingest: RunIngest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed command finds the project by walking up to dvc.yaml, as git does."""
+    assert run_ingest() == 0
+    by_script = in_project.output.read_bytes()
+    in_project.output.unlink()
+    monkeypatch.chdir(in_project.raw)  # data/raw/, two levels below the root
+    assert cli.main(["ingest", "-q"]) == 0
+    assert in_project.output.read_bytes() == by_script
 
 
 def test_a_missing_params_file_is_one_error_line(
@@ -141,6 +160,9 @@ def test_features_check_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "level 0" in out
     assert "expected_profit" in out
+    text = " ".join(out.split())  # rich wraps long lines
+    assert "target-derived: never a model input" in text  # profit_margin
+    assert "uses target 'Total Profit' (fitted on train rows)" in text  # total_profit_by_item
 
 
 def test_predict_without_a_model_is_a_user_error(
@@ -172,14 +194,16 @@ def test_the_installed_command_exit_codes(tmp_path: Path) -> None:
     command = str(VENV_BIN / "features-pipeline")
     env = command_env()
 
-    def code(*args: str) -> subprocess.CompletedProcess[str]:
+    def code(*args: str, program: tuple[str, ...] = (command,)) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [command, *args], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+            [*program, *args], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
         )
 
     version = code("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("features-pipeline ")
+    as_module = code("--version", program=(str(VENV_BIN / "python"), "-m", "features_pipeline.cli"))
+    assert as_module.stdout == version.stdout  # python -m features_pipeline.cli: the same command
     assert code("nonsense").returncode == 2
     outside = code("compare")
     assert outside.returncode == 1
@@ -187,3 +211,12 @@ def test_the_installed_command_exit_codes(tmp_path: Path) -> None:
         f"error: {os.path.realpath(tmp_path)}: not a DVC project (no .dvc/ folder); run "
         "features-pipeline compare from the project root, or `dvc init` a new project"
     ]
+
+
+def test_features_types_lists_every_registered_type(capsys: pytest.CaptureFixture[str]) -> None:
+    from features_pipeline.features.types import FEATURE_TYPES
+
+    assert cli.main(["features", "types"]) == 0
+    table = capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == list(FEATURE_TYPES)

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from features_pipeline import cli
-from features_pipeline import compare as cmp
+from features_pipeline.compare.comparison import CELL_WIDTH, compare, lower_is_better
+from features_pipeline.compare.exp_show import exp_show_command, parse_exp_show, read_exp_show
+from features_pipeline.compare.render import to_json, to_markdown, to_rich_table
+from features_pipeline.compare.rows import rows_from_exp_show
 from features_pipeline.errors import UserError
 
 METRICS = "metrics/metrics.json"
@@ -74,7 +77,7 @@ SWEEP = [
 
 
 def test_rows_cover_workspace_commits_and_experiments_without_metricless_commits() -> None:
-    rows = cmp.rows_from_exp_show(exp_show(SWEEP), METRICS)
+    rows = rows_from_exp_show(exp_show(SWEEP), METRICS)
     assert [(row.name, row.kind) for row in rows] == [
         ("workspace", "workspace"),
         ("main", "commit"),
@@ -91,7 +94,7 @@ def test_rows_cover_workspace_commits_and_experiments_without_metricless_commits
 
 
 def test_sorted_by_rmse_ascending_best_marked_failed_and_queued_last() -> None:
-    comparison = cmp.compare(exp_show(SWEEP))
+    comparison = compare(exp_show(SWEEP))
     assert comparison.metric == "rmse"
     assert comparison.ascending is True
     names = [row.name for row in comparison.rows]
@@ -108,34 +111,34 @@ def test_sorted_by_rmse_ascending_best_marked_failed_and_queued_last() -> None:
 
 
 def test_direction_follows_the_metric_or_the_flag() -> None:
-    by_r2 = cmp.compare(exp_show(SWEEP), "r2")
+    by_r2 = compare(exp_show(SWEEP), "r2")
     assert by_r2.ascending is False
     assert by_r2.rows[0].name == "lasso"  # highest r2
-    worst_first = cmp.compare(exp_show(SWEEP), "rmse", ascending=False)
+    worst_first = compare(exp_show(SWEEP), "rmse", ascending=False)
     assert worst_first.rows[0].name in {"workspace", "main"}
-    assert cmp.lower_is_better("timing/train.seconds")
-    assert not cmp.lower_is_better("r2")
+    assert lower_is_better("timing/train.seconds")
+    assert not lower_is_better("r2")
 
 
 def test_metrics_that_differ_are_shown_gate_details_and_constants_are_not() -> None:
-    comparison = cmp.compare(exp_show(SWEEP))
+    comparison = compare(exp_show(SWEEP))
     assert comparison.shown == ["rmse", "r2"]  # rows (100 everywhere) and gates.* hidden
     assert "gates.r2.min" in comparison.metrics  # still in --json
     assert comparison.header() == ["", "name", "kind", "rmse", "r2", "seconds", "train.model.name"]
 
 
 def test_with_all_metrics_keys_are_prefixed_by_their_file() -> None:
-    comparison = cmp.compare(exp_show(SWEEP), "metrics.rmse", metrics_file=None)
+    comparison = compare(exp_show(SWEEP), "metrics.rmse", metrics_file=None)
     assert "train.cv.rmse_mean" in comparison.metrics
     assert "timing/train.seconds" in comparison.metrics
     assert comparison.rows[0].name == "lasso"
     with pytest.raises(UserError, match="ambiguous"):
-        cmp.compare(exp_show(SWEEP), "seconds", metrics_file=None)
+        compare(exp_show(SWEEP), "seconds", metrics_file=None)
 
 
 def test_unknown_metric_names_the_known_ones() -> None:
     with pytest.raises(UserError) as error:
-        cmp.compare(exp_show(SWEEP), "rmsee")
+        compare(exp_show(SWEEP), "rmsee")
     assert error.value.message == (
         "compare: --sort-by: unknown metric 'rmsee' (known: gates.r2.min, r2, rmse, rows)"
     )
@@ -143,14 +146,14 @@ def test_unknown_metric_names_the_known_ones() -> None:
 
 def test_no_commit_and_no_metrics_are_explained() -> None:
     with pytest.raises(UserError, match="no commit yet"):
-        cmp.compare([])
+        compare([])
     empty = [{"rev": "workspace", "data": data(None, {}), "experiments": None}]
     with pytest.raises(UserError, match=r"no metrics yet; run the pipeline first \(dvc repro\)"):
-        cmp.compare(empty)
+        compare(empty)
 
 
 def test_markdown_table() -> None:
-    markdown = cmp.to_markdown(cmp.compare(exp_show(SWEEP)))
+    markdown = to_markdown(compare(exp_show(SWEEP)))
     lines = markdown.splitlines()
     assert lines[0] == "|  | name | kind | rmse | r2 | seconds | train.model.name |"
     assert lines[1] == "|---|---|---|---|---|---|---|"
@@ -165,18 +168,18 @@ def test_markdown_table() -> None:
 def test_long_cells_are_shortened_in_tables_but_not_in_json() -> None:
     features = [f"feature_{index}" for index in range(20)]
     sweep = [experiment("wide", "c" * 40, "success", 100.0, "ridge", features=features)]
-    comparison = cmp.compare(exp_show(sweep))
+    comparison = compare(exp_show(sweep))
     column = comparison.header().index("train.features")
     cell = comparison.table_rows()[0][column]
     assert cell.startswith('["feature_0", "feature_1"')
     assert cell.endswith("…")
-    assert len(cell) == cmp.CELL_WIDTH
-    row = json.loads(cmp.to_json(comparison))["rows"][0]
+    assert len(cell) == CELL_WIDTH
+    row = json.loads(to_json(comparison))["rows"][0]
     assert json.loads(row["params"]["train.features"]) == features
 
 
 def test_json_for_scripts() -> None:
-    payload = json.loads(cmp.to_json(cmp.compare(exp_show(SWEEP))))
+    payload = json.loads(to_json(compare(exp_show(SWEEP))))
     assert payload["sort_by"] == "rmse"
     assert payload["best"] == "lasso"
     assert payload["best_experiment"] == "lasso"
@@ -191,7 +194,7 @@ def test_rich_table_lists_every_row() -> None:
     from rich.console import Console
 
     console = Console(width=200, record=True)
-    console.print(cmp.to_rich_table(cmp.compare(exp_show(SWEEP))))
+    console.print(to_rich_table(compare(exp_show(SWEEP))))
     text = console.export_text()
     for name in ("lasso", "ridge", "workspace", "main", "failing", "waiting"):
         assert name in text
@@ -200,13 +203,21 @@ def test_rich_table_lists_every_row() -> None:
 
 def test_outside_a_dvc_project_the_error_says_so(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"not a DVC project \(no \.dvc/ folder\)"):
-        cmp.read_exp_show(tmp_path)
+        read_exp_show(tmp_path)
+
+
+def test_exp_show_output_is_parsed_or_explained() -> None:
+    assert parse_exp_show('[{"rev": "workspace"}]') == [{"rev": "workspace"}]
+    assert parse_exp_show("") == []
+    assert parse_exp_show("{}") == []  # not a list: no entries
+    with pytest.raises(UserError, match=r"dvc exp show printed no JSON \(Expecting value\)"):
+        parse_exp_show("WARNING: no experiments")
 
 
 def test_exp_show_arguments() -> None:
-    assert cmp.exp_show_command() == ["exp", "show", "--json", "--num", "1"]
-    assert cmp.exp_show_command(3) == ["exp", "show", "--json", "--num", "3"]
-    assert cmp.exp_show_command(all_commits=True) == ["exp", "show", "--json", "--all-commits"]
+    assert exp_show_command() == ["exp", "show", "--json", "--num", "1"]
+    assert exp_show_command(3) == ["exp", "show", "--json", "--num", "3"]
+    assert exp_show_command(all_commits=True) == ["exp", "show", "--json", "--all-commits"]
 
 
 @dataclass
@@ -217,14 +228,14 @@ class FakeDvc:
 
 @pytest.fixture
 def fake_dvc(monkeypatch: pytest.MonkeyPatch) -> FakeDvc:
-    """``compare.read_exp_show`` returns ``fake_dvc.payload`` instead of running DVC."""
+    """``read_exp_show`` returns ``fake_dvc.payload`` instead of running DVC."""
     fake = FakeDvc(exp_show([]))
 
     def read(project: Path = Path("."), num: int = 1, all_commits: bool = False) -> list:
         fake.calls.append({"num": num, "all_commits": all_commits})
         return fake.payload
 
-    monkeypatch.setattr(cmp, "read_exp_show", read)
+    monkeypatch.setattr("features_pipeline.compare.exp_show.read_exp_show", read)
     return fake
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import Project, default_params, error_line, load_stage_module
 from model_support import DEFAULT_FEATURES, PLAN_JSON, PROFIT_SHARE, SMALL_MODELS, feature_table
+from support import Project, default_params, error_line, load_stage_module
 
 from features_pipeline.io import write_json_atomic, write_parquet_atomic
 from features_pipeline.runner import run_stage

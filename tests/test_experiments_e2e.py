@@ -16,18 +16,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, command_env, run_command
 from dvc.utils.hydra import apply_overrides, get_hydra_sweeps
+from support import REPO_ROOT, command_env, run_command
 
+from features_pipeline.contracts.params import ParamsFile, load_yaml
+from features_pipeline.features.params import FeaturesParams
+from features_pipeline.ingest.params import IngestParams, SplitParams
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.registry import build_estimator, check_model_params
-from features_pipeline.params import (
-    FeaturesParams,
-    IngestParams,
-    SplitParams,
-    load_yaml,
-    parse_section,
-)
 from features_pipeline.validation.params import ValidateParams
 
 WALKTHROUGH_MARK = "<!-- walkthrough -->"
@@ -125,8 +121,8 @@ def check_typed(path: Path) -> dict[str, Any]:
         ("validate", ValidateParams),
         ("evaluate", EvaluateParams),
     ):
-        parse_section(raw, section, model, path)
-    train = parse_section(raw, "train", TrainParams, path)
+        ParamsFile(path, raw).section(section, model)
+    train = ParamsFile(path, raw).section("train", TrainParams)
     check_model_params(train.model.params, train.seed, str(path))
     build_estimator(train.model.name, train.model.selected_params, train.seed, str(path))
     return raw

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import csv_text
+from support import csv_text
 
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import Dialect, WriteCsv, csv_text
+from support import Dialect, WriteCsv, csv_text
 
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError

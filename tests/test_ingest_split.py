@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from features_pipeline import columns as c
-from features_pipeline.ingest.split import TEST, TRAIN, assign_split, stable_unit_interval
+from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
+from features_pipeline.ingest.split import assign_split, stable_unit_interval
 from features_pipeline.ingest.synthetic import generate_sales
 
 
@@ -27,20 +28,20 @@ def appended(base: pl.DataFrame) -> pl.DataFrame:
 
 
 def split_of(frame: pl.DataFrame) -> dict[int, str]:
-    return dict(frame.select(c.ORDER_ID, c.SPLIT).iter_rows())
+    return dict(frame.select(c.ORDER_ID, SPLIT).iter_rows())
 
 
 def test_adds_only_a_train_test_column_and_keeps_rows_in_order(base: pl.DataFrame) -> None:
     split = assign_split(base, "random", 0.2, 42)
-    assert split.columns == [*base.columns, c.SPLIT]
-    assert split.schema[c.SPLIT] == pl.String
-    assert split.drop(c.SPLIT).equals(base)
-    assert set(split[c.SPLIT].unique()) == {TRAIN, TEST}
+    assert split.columns == [*base.columns, SPLIT]
+    assert split.schema[SPLIT] == pl.String
+    assert split.drop(SPLIT).equals(base)
+    assert set(split[SPLIT].unique()) == {TRAIN, TEST}
 
 
 @pytest.mark.parametrize("test_size", [0.1, 0.2, 0.5])
 def test_random_split_puts_about_test_size_in_test(base: pl.DataFrame, test_size: float) -> None:
-    share = (assign_split(base, "random", test_size, 42)[c.SPLIT] == TEST).mean()
+    share = (assign_split(base, "random", test_size, 42)[SPLIT] == TEST).mean()
     assert share == pytest.approx(test_size, abs=0.03)
 
 
@@ -62,9 +63,9 @@ def test_random_split_does_not_depend_on_row_order(base: pl.DataFrame) -> None:
 
 
 def test_random_split_depends_on_its_seed(base: pl.DataFrame) -> None:
-    first = assign_split(base, "random", 0.2, 42)[c.SPLIT]
-    assert assign_split(base, "random", 0.2, 42)[c.SPLIT].equals(first)
-    other = assign_split(base, "random", 0.2, 43)[c.SPLIT]
+    first = assign_split(base, "random", 0.2, 42)[SPLIT]
+    assert assign_split(base, "random", 0.2, 42)[SPLIT].equals(first)
+    other = assign_split(base, "random", 0.2, 43)[SPLIT]
     assert (other != first).mean() > 0.1
 
 
@@ -80,7 +81,7 @@ def test_random_split_is_pinned_for_known_order_ids() -> None:
     """The hash is fixed (SplitMix64), so existing orders keep their side across releases."""
     ids = [100_000_000, 123_456_789, 669_165_933, 500_000_000, 987_654_321, 999_999_999]
     frame = pl.DataFrame({c.ORDER_ID: ids})
-    assert assign_split(frame, "random", 0.5, 42)[c.SPLIT].to_list() == [
+    assert assign_split(frame, "random", 0.5, 42)[SPLIT].to_list() == [
         TRAIN,
         TRAIN,
         TRAIN,
@@ -101,20 +102,20 @@ def test_random_split_is_pinned_for_known_order_ids() -> None:
 @pytest.mark.parametrize("test_size", [0.2, 0.25, 0.333])
 def test_time_split_puts_the_latest_fraction_in_test(base: pl.DataFrame, test_size: float) -> None:
     split = assign_split(base, "time", test_size, 0)
-    test = split.filter(pl.col(c.SPLIT) == TEST)
-    train = split.filter(pl.col(c.SPLIT) == TRAIN)
+    test = split.filter(pl.col(SPLIT) == TEST)
+    train = split.filter(pl.col(SPLIT) == TRAIN)
     assert test.height == math.ceil(base.height * test_size)
     latest_train = train.select(c.ORDER_DATE, c.ORDER_ID).sort(c.ORDER_DATE, c.ORDER_ID).row(-1)
     earliest_test = test.select(c.ORDER_DATE, c.ORDER_ID).sort(c.ORDER_DATE, c.ORDER_ID).row(0)
     assert latest_train < earliest_test
-    assert split.drop(c.SPLIT).equals(base)
+    assert split.drop(SPLIT).equals(base)
 
 
 def test_time_split_breaks_date_ties_by_order_id() -> None:
     day = generate_sales(1, seed=1)[c.ORDER_DATE][0]
     frame = pl.DataFrame({c.ORDER_DATE: [day] * 4, c.ORDER_ID: [400, 100, 300, 200]})
     split = assign_split(frame, "time", 0.5, 0)
-    assert dict(split.select(c.ORDER_ID, c.SPLIT).iter_rows()) == {
+    assert dict(split.select(c.ORDER_ID, SPLIT).iter_rows()) == {
         100: TRAIN,
         200: TRAIN,
         300: TEST,
@@ -139,5 +140,5 @@ def test_time_split_after_appending_newer_orders_keeps_test_the_latest(
     )
     newer = newer.filter(~pl.col(c.ORDER_ID).is_in(base[c.ORDER_ID].implode()))
     split = assign_split(pl.concat([base, newer]), "time", 0.2, 0)
-    assert split.tail(newer.height)[c.SPLIT].unique().to_list() == [TEST]
-    assert (split[c.SPLIT] == TEST).sum() == math.ceil(split.height * 0.2)
+    assert split.tail(newer.height)[SPLIT].unique().to_list() == [TEST]
+    assert (split[SPLIT] == TEST).sum() == math.ceil(split.height * 0.2)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import REPO_ROOT, Dialect, Project, RunIngest, csv_text, default_params, error_lines
+from support import REPO_ROOT, Dialect, Project, RunIngest, csv_text, default_params, error_lines
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.io import write_atomic, write_parquet_atomic
@@ -44,7 +45,7 @@ def test_synthetic_run_writes_the_interim_table(project: Project, run_ingest: Ru
     written = pl.read_parquet(project.output)
     expected = assign_split(generate_sales(300, seed=3), "random", 0.2, 42)
     assert written.equals(expected)
-    assert written.columns == [*c.RAW_COLUMNS, c.SPLIT]
+    assert written.columns == [*c.RAW_COLUMNS, SPLIT]
     assert leftovers(project) == ["sales.parquet"]  # no temp files left behind
 
 
@@ -168,7 +169,7 @@ def test_file_without_order_priority_passes_when_it_is_not_required(
     assert run_ingest() == 0
     written = pl.read_parquet(project.output)
     assert c.ORDER_PRIORITY not in written.columns
-    assert written.drop(c.SPLIT).equals(frame)
+    assert written.drop(SPLIT).equals(frame)
 
 
 def test_file_without_order_priority_fails_clearly_when_it_is_required(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from conftest import WriteCsv
+from support import WriteCsv
 
 from features_pipeline import columns as c
 from features_pipeline.ingest.contract import check_raw_contract

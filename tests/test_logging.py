@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project, RunIngest
 from rich.console import Console
+from support import Project, RunIngest
 
 from features_pipeline import logs
 from features_pipeline.errors import UserError

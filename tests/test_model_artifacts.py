@@ -14,6 +14,7 @@ from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 
+from features_pipeline.contracts.card import ModelCard, parse_card
 from features_pipeline.errors import UserError
 from features_pipeline.model.artifacts import (
     TRUSTED_TYPES,
@@ -99,29 +100,31 @@ def test_a_card_for_another_model_is_refused(
 ) -> None:
     path = tmp_path / "model.skops"
     data = save_model(trained["ridge"].model, path)
-    good = {"artifact": {"sha256": hashlib.sha256(data).hexdigest()}}
-    assert isinstance(load_model_checked(path, good, "card.json"), Pipeline)
+    card = card_for(trained["ridge"], hashlib.sha256(data).hexdigest())
+    assert isinstance(load_model_checked(path, card, "card.json"), Pipeline)
+    other = card_for(trained["ridge"], "0" * 64)
     with pytest.raises(UserError, match="does not match"):
-        load_model_checked(path, {"artifact": {"sha256": "0" * 64}}, "card.json")
+        load_model_checked(path, other, "card.json")
+
+
+def card_for(result: TrainResult, model_sha256: str) -> ModelCard:
+    return build_card(
+        result=result,
+        schema=feature_table(20).schema,
+        plan=plan(),
+        training_sha256=data_sha256(result.training_frame),
+        seed=1,
+        cv=result.cv.summary(),
+        model_sha256=model_sha256,
+    )
 
 
 def test_card_records_what_predict_and_people_need(trained: dict[str, TrainResult]) -> None:
     result = trained["hist_gradient_boosting"]
-    card = build_card(
-        target="Total Profit",
-        features=list(DEFAULT_FEATURES),
-        roles=result.roles,
-        schema=feature_table(20).schema,
-        plan=plan(),
-        model_name="hist_gradient_boosting",
-        estimator=result.estimator,
-        training_rows=result.rows,
-        training_sha256=data_sha256(result.training_frame),
-        seed=1,
-        cv=result.cv.summary(),
-        model_sha256="abc",
-        feature_spec="config/features.yaml",
-    )
+    model_card = card_for(result, "ab" * 32)
+    card = model_card.to_json()
+    assert parse_card(card, "card.json") == model_card  # the file reads back as written
+    assert card["feature_spec"] == "config/features.yaml"
     assert card["target"] == "Total Profit"
     assert card["features"] == list(DEFAULT_FEATURES)
     assert card["inputs"]["Item Type"] == {"dtype": "String", "encoding": "ordinal", "kind": "raw"}

@@ -7,6 +7,7 @@ import pytest
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.model.train import train_metrics, train_model
 
 
@@ -33,7 +34,7 @@ def test_another_seed_gives_other_folds(table: pl.DataFrame) -> None:
 
 def test_folds_partition_the_training_rows(table: pl.DataFrame) -> None:
     result = train_model(table, train_params("ridge", cv_folds=4), plan())
-    train_rows = table.filter(pl.col(c.SPLIT) == "train").height
+    train_rows = table.filter(pl.col(SPLIT) == "train").height
     folds = result.cv.fold_table()
     assert folds.height == 4
     assert folds.get_column("rows").sum() == train_rows == result.rows
@@ -43,15 +44,15 @@ def test_folds_partition_the_training_rows(table: pl.DataFrame) -> None:
 def test_train_metrics_hold_cv_mean_and_std_and_rows(table: pl.DataFrame) -> None:
     result = train_model(table, train_params("ridge"), plan())
     metrics = train_metrics(result)
-    assert metrics["rows"] == result.rows
-    assert metrics["features"] == len(DEFAULT_FEATURES)
-    cv = metrics["cv"]
+    assert metrics.rows == result.rows
+    assert metrics.features == len(DEFAULT_FEATURES)
+    cv = metrics.cv
     assert cv["folds"] == 3
     for score in ("rmse", "mae", "r2"):
         assert cv[f"{score}_std"] >= 0
     folds = result.cv.fold_table()
     assert cv["rmse_mean"] == pytest.approx(folds.get_column("rmse").mean(), rel=1e-5)
-    assert "fit_seconds" not in metrics  # wall-clock time is kept out of DVC-hashed files
+    assert "fit_seconds" not in metrics.to_json()  # wall-clock time is kept out of DVC-hashed files
 
 
 def test_test_rows_never_reach_training(table: pl.DataFrame) -> None:
@@ -59,7 +60,7 @@ def test_test_rows_never_reach_training(table: pl.DataFrame) -> None:
     params = train_params("ridge")
     base = train_model(table, params, plan())
     shifted = table.with_columns(
-        pl.when(pl.col(c.SPLIT) == "test")
+        pl.when(pl.col(SPLIT) == "test")
         .then(pl.col(c.TOTAL_PROFIT) * 10)
         .otherwise(pl.col(c.TOTAL_PROFIT))
         .alias(c.TOTAL_PROFIT)

@@ -17,10 +17,12 @@ from model_support import (
 )
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.params import ModelInputsParams
+from features_pipeline.contracts.plan_file import model_inputs, parse_plan_file
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
-from features_pipeline.features.plan_file import parse_plan_summary
 from features_pipeline.model.inputs import check_model_inputs
-from features_pipeline.model.train import train_model
+from features_pipeline.model.train import prepare, train_model
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +70,25 @@ def test_a_fitted_target_encoding_is_allowed(columns: list[str]) -> None:
 
 def test_split_and_unknown_columns_are_refused(columns: list[str]) -> None:
     with pytest.raises(UserError, match="'split' is the train/test marker"):
-        check([c.SPLIT], columns)
+        check([SPLIT], columns)
     with pytest.raises(UserError, match="unknown column 'Units Sould' — did you mean 'Units Sold'"):
         check(["Units Sould"], columns)
 
 
-def test_a_target_other_than_the_plans_is_refused(columns: list[str]) -> None:
+def test_a_target_other_than_the_plans_is_refused() -> None:
+    params = ModelInputsParams(target=c.TOTAL_REVENUE, features=(c.UNITS_SOLD,))
     with pytest.raises(UserError, match="differs from the feature plan's target"):
-        check([c.UNITS_SOLD], columns, target=c.TOTAL_REVENUE)
+        model_inputs(params, plan(), "params.yaml")
+
+
+def test_omitted_features_mean_the_same_inputs_for_validate_and_train() -> None:
+    """One answer for "train.features omitted": every feature not derived from the target."""
+    table = feature_table(200)
+    params = train_params().model_copy(update={"features": None})
+    expected = plan().safe_inputs
+    assert model_inputs(params, plan(), "params.yaml").features == expected
+    assert set(expected) & {PROFIT_SHARE, PROFIT_LAG} == set()
+    assert prepare(table.schema, params, plan()).inputs.features == expected
 
 
 def test_outcome_columns_recorded_with_the_target_are_a_warning(columns: list[str]) -> None:
@@ -93,11 +106,11 @@ def test_training_refuses_before_fitting_anything() -> None:
 
 def test_a_malformed_plan_is_a_user_error() -> None:
     with pytest.raises(UserError, match=re.escape("plan.json: expected a JSON object, got list")):
-        parse_plan_summary([], "plan.json")
+        parse_plan_file([], "plan.json")
     # a plan that does not say whether a feature is target-derived is never taken as safe
     broken = {**PLAN_JSON, "features": {"x": {"type": "ratio", "dtype": "Float64"}}}
     with pytest.raises(UserError, match=re.escape("features.x.target_derived: Field required")):
-        parse_plan_summary(broken, "plan.json")
+        parse_plan_file(broken, "plan.json")
 
 
 def test_duplicate_features_in_params_are_refused() -> None:

@@ -11,6 +11,7 @@ from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
 from features_pipeline.model.pipeline import build_pipeline, column_roles
 from features_pipeline.model.registry import MODEL_NAMES, REGISTRY, build_estimator
@@ -31,7 +32,7 @@ def test_registry_has_the_promised_models() -> None:
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_each_model_fits_and_predicts_profit(name: str, table: pl.DataFrame) -> None:
     result = train_model(table, train_params(name), plan())
-    test = table.filter(pl.col(c.SPLIT) == "test")
+    test = table.filter(pl.col(SPLIT) == "test")
     predicted = result.model.predict(test.select(DEFAULT_FEATURES))
     assert predicted.shape == (test.height,)
     assert np.isfinite(predicted).all()
@@ -138,3 +139,15 @@ def test_unknown_categories_and_missing_numbers_at_prediction_do_not_crash(
         pl.lit(None, dtype=pl.Float64).alias("unit_margin"),
     )
     assert np.isfinite(result.model.predict(odd)).all()
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_the_private_sklearn_api_we_rely_on_still_exists(name: str) -> None:
+    """build_estimator checks hyperparameter values before any data is read through sklearn's
+    private ``_validate_params`` (public only at fit time); an upgrade that drops it, or stops
+    raising a ValueError/TypeError from it, must fail here rather than silently skip checks."""
+    estimator = REGISTRY[name].estimator()
+    assert callable(getattr(estimator, "_validate_params", None))
+    estimator.set_params(**{REGISTRY[name].valid_params()[0]: object()})
+    with pytest.raises((ValueError, TypeError)):
+        estimator._validate_params()

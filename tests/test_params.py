@@ -7,32 +7,27 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.params import ParamsFile, load_yaml, read_params
 from features_pipeline.errors import UserError
-from features_pipeline.params import (
-    IngestParams,
-    SplitParams,
-    load_section,
-    load_yaml,
-    parse_section,
-)
+from features_pipeline.ingest.params import IngestParams, SplitParams
 
 PARAMS = Path("params.yaml")
 
 
 def error_for(raw: dict[str, Any], section: str, model: type[IngestParams | SplitParams]) -> str:
     with pytest.raises(UserError) as caught:
-        parse_section(raw, section, model, PARAMS)
+        ParamsFile(PARAMS, raw).section(section, model)
     message = str(caught.value)
     assert "\n" not in message
     return message
 
 
 def test_the_committed_params_file_is_valid() -> None:
-    ingest = load_section(REPO_ROOT / "params.yaml", "ingest", IngestParams)
-    split = load_section(REPO_ROOT / "params.yaml", "split", SplitParams)
+    ingest = read_params(REPO_ROOT / "params.yaml").section("ingest", IngestParams)
+    split = read_params(REPO_ROOT / "params.yaml").section("split", SplitParams)
     assert ingest.rows > 0
     assert set(ingest.required_columns) <= set(c.RAW_COLUMNS)
     assert split.strategy in {"random", "time"}
@@ -40,7 +35,7 @@ def test_the_committed_params_file_is_valid() -> None:
 
 @pytest.mark.parametrize("raw", [{}, {"ingest": None}], ids=["absent", "null"])
 def test_an_absent_section_means_the_defaults(raw: dict[str, Any]) -> None:
-    ingest = parse_section(raw, "ingest", IngestParams, PARAMS)
+    ingest = ParamsFile(PARAMS, raw).section("ingest", IngestParams)
     assert ingest == IngestParams()
     assert ingest.is_synthetic
     assert ingest.required_columns == c.RAW_COLUMNS
@@ -48,7 +43,7 @@ def test_an_absent_section_means_the_defaults(raw: dict[str, Any]) -> None:
 
 def test_values_are_read_and_column_spellings_canonicalised() -> None:
     raw = {"ingest": {"source": "data/raw/s.csv", "rows": 7, "required_columns": ["item_type"]}}
-    ingest = parse_section(raw, "ingest", IngestParams, PARAMS)
+    ingest = ParamsFile(PARAMS, raw).section("ingest", IngestParams)
     assert (ingest.source, ingest.rows, ingest.is_synthetic) == ("data/raw/s.csv", 7, False)
     assert ingest.required_columns == ("Item Type",)
 
@@ -180,3 +175,13 @@ def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"params\.yaml: file not found$"):
         load_yaml(tmp_path / "params.yaml")
+
+
+def test_an_unknown_section_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, yaml.safe_dump({"trian": {"features": ["Units Sold"]}}))
+    with pytest.raises(UserError) as caught:
+        read_params(path)
+    assert caught.value.message == (
+        f"{path}: unknown section 'trian' — did you mean 'train'? "
+        "(sections: ingest, split, features, validate, train, evaluate)"
+    )

@@ -13,9 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
-from conftest import Dialect, csv_text, load_stage_module, write_sales_csv
+from support import Dialect, csv_text, load_stage_module, write_sales_csv
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import build_plan
@@ -24,12 +25,9 @@ from features_pipeline.features.state import load_state, save_state
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.io import write_json_atomic, write_parquet_atomic
-from features_pipeline.predict import (
-    needed_raw_columns,
-    predict_csv,
-    prediction_column,
-    read_new_rows,
-)
+from features_pipeline.predict.inputs import needed_raw_columns, prediction_column
+from features_pipeline.predict.new_rows import read_new_rows
+from features_pipeline.predict.run import predict_csv
 from features_pipeline.runner import run_stage
 
 SPEC: list[dict[str, Any]] = [
@@ -61,7 +59,7 @@ class Project:
 
     @property
     def test_rows(self) -> pl.DataFrame:
-        return self.interim.filter(pl.col(c.SPLIT) == "test").drop(c.SPLIT)
+        return self.interim.filter(pl.col(SPLIT) == "test").drop(SPLIT)
 
     def evaluated(self) -> pl.DataFrame:
         return pl.read_parquet(self.root / EVALUATED)
@@ -74,7 +72,7 @@ def build_project(root: Path, features: list[str]) -> Project:
     table, state = fit_transform(interim, plan)
     write_parquet_atomic(interim, root / "data/interim/sales.parquet")
     write_parquet_atomic(table, root / "data/features/features.parquet")
-    write_json_atomic(plan.to_dict(), root / "data/features/plan.json")
+    write_json_atomic(plan.to_plan_file().to_json(), root / "data/features/plan.json")
     save_state(state, root / STATE)
     params = {
         "train": {

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 
+from features_pipeline.contracts.card import parse_card
 from features_pipeline.model.evaluate import evaluate_model
 from features_pipeline.model.params import EvaluateParams
 from features_pipeline.model.train import train_metrics, train_model
@@ -24,15 +25,21 @@ from features_pipeline.report.markdown import render_markdown
 
 CHROMIUM = Path("/usr/bin/chromium")
 DATA_URI = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
-CARD = {
-    "target": "Total Profit",
-    "features": list(DEFAULT_FEATURES),
-    "inputs": {"Item Type": {"dtype": "String", "encoding": "one-hot", "kind": "raw"}},
-    "model": {"name": "ridge", "estimator": "sklearn.linear_model.Ridge", "params": {}},
-    "training": {"rows": 1, "data_sha256": "ab" * 32, "seed": 1},
-    "window_features": [],
-    "libraries": {"scikit-learn": "1.9"},
-}
+CARD = parse_card(
+    {
+        "target": "Total Profit",
+        "features": list(DEFAULT_FEATURES),
+        "inputs": {"Item Type": {"dtype": "String", "encoding": "one-hot", "kind": "raw"}},
+        "model": {"name": "ridge", "estimator": "sklearn.linear_model.Ridge", "params": {}},
+        "training": {"rows": 1, "data_sha256": "ab" * 32, "seed": 1},
+        "window_features": [],
+        "libraries": {"scikit-learn": "1.9"},
+        "feature_spec": "config/features.yaml",
+        "cv": {"folds": 3},
+        "artifact": {"format": "skops", "sha256": "cd" * 32},
+    },
+    "card.json",
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +53,7 @@ def report() -> ReportData:
     evaluation = evaluate_model(result.model, test, DEFAULT_FEATURES, "Total Profit", params)
     return report_data(
         evaluation,
-        cv_summary=train_metrics(result)["cv"],
+        cv_summary=train_metrics(result).cv,
         cv_folds=result.cv.fold_table(),
         card=CARD,
         params={"evaluate": params.model_dump(mode="json")},

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.csv_reader import parse_columns, read_raw_strings, read_sales_csv
 from features_pipeline.ingest.synthetic import generate_sales
@@ -97,7 +98,7 @@ def table() -> pl.DataFrame:
 
 
 def test_cv_on_a_sample_covering_every_row_is_cv_on_every_row(table: pl.DataFrame) -> None:
-    train_rows = table.filter(pl.col(c.SPLIT) == "train").height
+    train_rows = table.filter(pl.col(SPLIT) == "train").height
     every = train_model(table, train_params(cv_rows=None), plan())
     covering = train_model(table, train_params(cv_rows=train_rows), plan())
     assert covering.cv.folds == every.cv.folds
@@ -110,7 +111,7 @@ def test_cv_on_fewer_rows_is_seeded_and_uses_that_many(table: pl.DataFrame) -> N
     assert first.cv.folds == again.cv.folds
     assert first.cv.fold_table().get_column("rows").sum() == 120
     # the final model is fitted on every training row all the same
-    assert first.rows == table.filter(pl.col(c.SPLIT) == "train").height
+    assert first.rows == table.filter(pl.col(SPLIT) == "train").height
 
 
 def test_sample_rows_keeps_row_order_and_pairs() -> None:
@@ -135,7 +136,7 @@ def test_importance_on_a_sample_covering_every_row_is_importance_on_every_row(
     table: pl.DataFrame,
 ) -> None:
     result = train_model(table, train_params(), plan())
-    test = table.filter(pl.col(c.SPLIT) == "test")
+    test = table.filter(pl.col(SPLIT) == "test")
     features = test.select(DEFAULT_FEATURES)
     actual = test.get_column(c.TOTAL_PROFIT).to_numpy()
     every = permutation_importance(result.model, features, actual, repeats=2, seed=4)

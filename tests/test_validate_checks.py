@@ -12,16 +12,23 @@ import polars as pl
 import pytest
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.params import ModelInputsParams, ParamsFile
+from features_pipeline.contracts.plan_file import (
+    ModelInputs,
+    PlanFile,
+    model_inputs,
+    parse_plan_file,
+)
+from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import load_plan
-from features_pipeline.features.plan_file import PlanSummary, parse_plan_summary
 from features_pipeline.ingest.reference import SALES_CHANNELS
-from features_pipeline.ingest.split import TEST, TRAIN, assign_split
+from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.validation.cross_split import CONSTANT_IN_TRAIN, UNSEEN_CATEGORY
 from features_pipeline.validation.metrics import validation_metrics
-from features_pipeline.validation.params import ModelInputs, ValidateParams, read_model_inputs
+from features_pipeline.validation.params import ValidateParams
 from features_pipeline.validation.schema import (
     MODEL_INPUT,
     TARGET_FINITE,
@@ -91,7 +98,7 @@ PLAN_JSON: dict[str, Any] = {
 def feature_table(rows: int = ROWS, seed: int = 5) -> pl.DataFrame:
     """An interim table with the five features of PLAN_JSON, as the features stage writes it."""
     sales = assign_split(generate_sales(rows, seed), "random", 0.25, 42)
-    train_counts = sales.filter(pl.col(c.SPLIT) == TRAIN).group_by(c.COUNTRY).len()
+    train_counts = sales.filter(pl.col(SPLIT) == TRAIN).group_by(c.COUNTRY).len()
     share = train_counts.select(c.COUNTRY, (pl.col("len") / pl.col("len").sum()).alias("share"))
     return (
         sales.join(share, on=c.COUNTRY, how="left", maintain_order="left")
@@ -105,12 +112,12 @@ def feature_table(rows: int = ROWS, seed: int = 5) -> pl.DataFrame:
             .over(c.REGION, order_by=[c.ORDER_DATE, c.ORDER_ID]),
         )
         .drop("share")
-        .select(pl.exclude(c.SPLIT), pl.col(c.SPLIT))
+        .select(pl.exclude(SPLIT), pl.col(SPLIT))
     )
 
 
-def plan() -> PlanSummary:
-    return parse_plan_summary(PLAN_JSON, "plan.json")
+def plan() -> PlanFile:
+    return parse_plan_file(PLAN_JSON, "plan.json")
 
 
 def small_params(**overrides: Any) -> ValidateParams:
@@ -121,7 +128,7 @@ def validate(
     frame: pl.DataFrame,
     inputs: tuple[str, ...] = MODEL_INPUTS,
     params: ValidateParams | None = None,
-    the_plan: PlanSummary | None = None,
+    the_plan: PlanFile | None = None,
 ) -> ValidationResult:
     return validate_feature_table(
         frame,
@@ -133,7 +140,7 @@ def validate(
 
 def at(frame: pl.DataFrame, split: str, nth: int = 0) -> int:
     """The 0-based index of the ``nth`` row of ``split``."""
-    return frame.with_row_index().filter(pl.col(c.SPLIT) == split)["index"][nth]
+    return frame.with_row_index().filter(pl.col(SPLIT) == split)["index"][nth]
 
 
 def set_value(frame: pl.DataFrame, column: str, index: int, value: Any) -> pl.DataFrame:
@@ -168,12 +175,12 @@ def test_clean_table_passes_every_check(clean: pl.DataFrame) -> None:
     assert result.checks_failed == 0
     assert result.checks_warned == 0
     assert result.checks_run > 50
-    train, test = [(clean.get_column(c.SPLIT) == split).sum() for split in (TRAIN, TEST)]
+    train, test = [(clean.get_column(SPLIT) == split).sum() for split in (TRAIN, TEST)]
     assert result.rows == {TRAIN: train, TEST: test, "total": ROWS}
 
 
 def test_lagged_window_input_may_be_null_in_train_rows(clean: pl.DataFrame) -> None:
-    first_of_region = clean.filter(pl.col(c.SPLIT) == TRAIN, pl.col("prev_units").is_null())
+    first_of_region = clean.filter(pl.col(SPLIT) == TRAIN, pl.col("prev_units").is_null())
     assert first_of_region.height > 0  # no history: the lag is null, and that is expected
     assert validate(clean).passed
 
@@ -188,8 +195,8 @@ def test_shipped_spec_output_passes(tmp_path: Path) -> None:
     """The lead's engine and plan.json (via JSON) with the shipped spec: a clean run passes."""
     the_plan = load_plan(REPO_ROOT / "config" / "features.yaml")
     table, _ = fit_transform(assign_split(generate_sales(10_000, 1), "random", 0.2, 42), the_plan)
-    payload = json.loads(json.dumps(the_plan.to_dict()))
-    parsed = parse_plan_summary(payload, "plan.json")
+    payload = json.loads(json.dumps(the_plan.to_plan_file().to_json()))
+    parsed = parse_plan_file(payload, "plan.json")
     inputs = read_model_inputs({}, parsed, tmp_path / "params.yaml")
     assert set(inputs.features) == set(the_plan.names) - set(the_plan.target_derived)
     result = validate(table, inputs.features, small_params(), parsed)
@@ -238,7 +245,7 @@ def test_inf_from_a_division_in_train_and_test_rows(clean: pl.DataFrame) -> None
 
 def test_inf_in_a_window_input_fails_even_where_nulls_are_allowed(clean: pl.DataFrame) -> None:
     frame = clean.with_columns(pl.col("prev_units").cast(pl.Float64))
-    the_plan = parse_plan_summary(
+    the_plan = parse_plan_file(
         {**PLAN_JSON, "features": {**PLAN_JSON["features"], "prev_units": {
             **PLAN_JSON["features"]["prev_units"], "dtype": "Float64"}}},
         "plan.json",
@@ -249,7 +256,7 @@ def test_inf_in_a_window_input_fails_even_where_nulls_are_allowed(clean: pl.Data
 
 def test_nan_in_a_window_input_train_row_fails(clean: pl.DataFrame) -> None:
     frame = clean.with_columns(pl.col("prev_units").cast(pl.Float64))
-    the_plan = parse_plan_summary(
+    the_plan = parse_plan_file(
         {**PLAN_JSON, "features": {**PLAN_JSON["features"], "prev_units": {
             **PLAN_JSON["features"]["prev_units"], "dtype": "Float64"}}},
         "plan.json",
@@ -290,8 +297,8 @@ def test_wrong_dtype_of_a_string_model_input_is_reported_not_crashed(clean: pl.D
 
 
 def test_empty_test_split(clean: pl.DataFrame) -> None:
-    result = validate(clean.with_columns(pl.lit(TRAIN).alias(c.SPLIT)))
-    assert failing(result) == [(c.SPLIT, "at least 10 rows per split")]
+    result = validate(clean.with_columns(pl.lit(TRAIN).alias(SPLIT)))
+    assert failing(result) == [(SPLIT, "at least 10 rows per split")]
     assert result.errors["value"].to_list() == ["test: 0 rows"]
     assert result.rows[TEST] == 0
     assert summary(result).startswith(
@@ -305,8 +312,8 @@ def test_too_few_rows_in_a_split(clean: pl.DataFrame) -> None:
 
 
 def test_unknown_split_value(clean: pl.DataFrame) -> None:
-    result = validate(set_value(clean, c.SPLIT, 7, "validation"))
-    assert failing(result) == [(c.SPLIT, "one of ['train', 'test']")]
+    result = validate(set_value(clean, SPLIT, 7, "validation"))
+    assert failing(result) == [(SPLIT, "one of ['train', 'test']")]
     assert result.errors.row(0)[2:] == ("validation", 8)
 
 
@@ -385,14 +392,14 @@ def test_unseen_category_check_can_be_turned_off(clean: pl.DataFrame) -> None:
 
 
 def test_a_value_seen_in_train_is_not_unseen(clean: pl.DataFrame) -> None:
-    train_country = clean.filter(pl.col(c.SPLIT) == TRAIN)[c.COUNTRY][0]
+    train_country = clean.filter(pl.col(SPLIT) == TRAIN)[c.COUNTRY][0]
     result = validate(set_value(clean, c.COUNTRY, at(clean, TEST), train_country))
     assert result.checks_warned == 0
 
 
 def test_constant_model_input_in_train_is_a_warning(clean: pl.DataFrame) -> None:
     constant = clean.with_columns(
-        unit_margin=pl.when(pl.col(c.SPLIT) == TRAIN).then(1.5).otherwise("unit_margin")
+        unit_margin=pl.when(pl.col(SPLIT) == TRAIN).then(1.5).otherwise("unit_margin")
     )
     result = validate(constant)
     assert result.passed
@@ -403,7 +410,7 @@ def test_test_fraction_outside_the_range_is_a_warning(clean: pl.DataFrame) -> No
     result = validate(clean, params=small_params(max_test_fraction=0.1))
     assert result.passed
     assert result.warnings.select("column", "check").rows() == [
-        (c.SPLIT, "test fraction in [0.05, 0.1]")
+        (SPLIT, "test fraction in [0.05, 0.1]")
     ]
 
 
@@ -413,13 +420,13 @@ def test_test_fraction_outside_the_range_is_a_warning(clean: pl.DataFrame) -> No
 def test_every_failure_is_collected_in_one_run(clean: pl.DataFrame) -> None:
     frame = set_value(clean, "unit_margin", at(clean, TRAIN), None)
     frame = set_value(frame, c.ORDER_ID, 3, frame.get_column(c.ORDER_ID)[0])
-    frame = frame.drop("country_share").with_columns(pl.lit(TRAIN).alias(c.SPLIT))
+    frame = frame.drop("country_share").with_columns(pl.lit(TRAIN).alias(SPLIT))
     result = validate(frame)
     assert set(failing(result)) == {
         ("country_share", "column_in_dataframe"),
         (c.ORDER_ID, UNIQUE),
         ("unit_margin", MODEL_INPUT),
-        (c.SPLIT, "at least 10 rows per split"),
+        (SPLIT, "at least 10 rows per split"),
     }
     assert result.checks_failed == 4
     assert summary(result).endswith(
@@ -476,7 +483,7 @@ def test_parameterised_or_unknown_dtypes_are_not_parsed(text: str) -> None:
 
 def test_parameterised_dtype_is_compared_as_text(clean: pl.DataFrame) -> None:
     stamp = "Datetime(time_unit='us', time_zone=None)"
-    the_plan = parse_plan_summary(
+    the_plan = parse_plan_file(
         {
             "features": {
                 **PLAN_JSON["features"],
@@ -502,11 +509,16 @@ def test_parameterised_dtype_is_compared_as_text(clean: pl.DataFrame) -> None:
 )
 def test_malformed_plan_is_a_user_error(payload: Any, message: str) -> None:
     with pytest.raises(UserError) as caught:
-        parse_plan_summary(payload, "plan.json")
+        parse_plan_file(payload, "plan.json")
     assert caught.value.message.startswith(message)
 
 
 ReadInputs = Callable[[dict[str, Any]], ModelInputs]
+
+
+def read_model_inputs(raw: dict[str, Any], plan: PlanFile, path: Path) -> ModelInputs:
+    """``train.target`` and ``train.features`` of a params mapping, as validate resolves them."""
+    return model_inputs(ParamsFile(path, raw).section("train", ModelInputsParams), plan, str(path))
 
 
 @pytest.fixture
@@ -532,7 +544,7 @@ def test_model_inputs_from_train_features(read_inputs: ReadInputs) -> None:
     ("train", "message"),
     [
         (["unit_margin"], "params.yaml: train: expected a mapping, got list"),
-        ({"features": "unit_margin"}, "params.yaml: train.features: expected a list"),
+        ({"features": "unit_margin"}, "params.yaml: train.features: Input should be a valid tuple"),
         ({"features": ["a", "a"]}, "params.yaml: train.features: 'a' is listed twice"),
         ({"target": "Total Revenue"}, "params.yaml: train.target: 'Total Revenue' differs"),
     ],

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from conftest import REPO_ROOT, run_command
+from support import REPO_ROOT, run_command
 
 from features_pipeline import columns as c
 from features_pipeline.io import write_parquet_atomic

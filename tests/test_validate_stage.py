@@ -11,11 +11,11 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import Project, default_params, error_line, load_stage_module
+from support import Project, default_params, error_line, load_stage_module
 from test_validate_checks import PLAN_JSON, at, feature_table, set_value
 
 from features_pipeline import columns as c
-from features_pipeline.ingest.split import TEST, TRAIN
+from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.io import write_json_atomic, write_parquet_atomic
 from features_pipeline.runner import run_stage
 
@@ -77,7 +77,7 @@ def test_clean_table_passes_and_writes_metrics(run_validate: RunValidate, clean)
     assert code == 0, stderr
     assert "error" not in stderr
     written = metrics()
-    train = clean.filter(pl.col(c.SPLIT) == TRAIN).height
+    train = clean.filter(pl.col(SPLIT) == TRAIN).height
     assert written["rows"] == {"train": train, "test": clean.height - train, "total": clean.height}
     assert written["checks"]["failed"] == written["checks"]["warned"] == 0
     assert written["checks"]["passed"] == written["checks"]["run"] > 50
@@ -140,7 +140,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[pl.DataFrame], pl.DataFrame], dict[str, A
         "column 'prev_units' fails check \"dtype('Int64')\" ('Float64')",
     ),
     "empty-test-split": (
-        lambda frame: frame.with_columns(pl.lit(TRAIN).alias(c.SPLIT)),
+        lambda frame: frame.with_columns(pl.lit(TRAIN).alias(SPLIT)),
         {},
         "column 'split' fails check 'at least 10 rows per split' ('test: 0 rows')",
     ),

@@ -20,7 +20,6 @@ UNIT_COST = "Unit Cost"
 TOTAL_REVENUE = "Total Revenue"
 TOTAL_COST = "Total Cost"
 TOTAL_PROFIT = "Total Profit"
-SPLIT = "split"
 
 RAW_SCHEMA: dict[str, type[pl.DataType]] = {
     REGION: pl.String,

@@ -135,7 +135,11 @@ def progress(
     bar = Progress(*columns, console=console, transient=True, disable=not progress_enabled(console))
     with bar:
         task = bar.add_task(description, total=total)
-        yield lambda amount=1.0: bar.advance(task, amount)
+
+        def advance(amount: float = 1.0) -> None:
+            bar.advance(task, amount)
+
+        yield advance
 
 
 def track(

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from features_pipeline.contracts.paths import DEFAULT_PARAMS, TIMING_DIR, timing_path
 from features_pipeline.errors import UserError
 from features_pipeline.logs import setup_logging
 
@@ -16,7 +17,6 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2  # argparse's exit code for a bad command line
 SHOWN_FAILURES = 10
-TIMING_DIR = Path("metrics/timing")
 
 StageFacts = Mapping[str, int | float | str]
 # A stage body may return facts about its work (e.g. rows, cols) for its timing file.
@@ -36,7 +36,7 @@ def stage_parser(name: str, description: str) -> argparse.ArgumentParser:
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """``--params``, ``-v`` and ``-q``: the same for the stage scripts and the CLI."""
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params file")
     add_verbosity_arguments(parser)
 
 
@@ -60,10 +60,6 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
         dest="verbosity",
         help="warnings and errors only, no progress bars",
     )
-
-
-def timing_path(stage: str, directory: Path = TIMING_DIR) -> Path:
-    return directory / f"{stage}.json"
 
 
 def write_stage_timing(

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from features.helpers import plan_for
+from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
-from features_pipeline.features.types import Kind
 
 
 def log(name: str, column: str) -> dict:
@@ -183,7 +183,7 @@ def test_to_dict_is_the_plan_json_contract() -> None:
             "denominator": "Total Revenue",
         },
     ]
-    assert plan_for(specs).to_dict() == {
+    assert plan_for(specs).to_plan_file().to_json() == {
         "target": "Total Profit",
         "spec": "spec.yaml",
         "levels": [["units_log", "margin"], ["avg"]],

@@ -6,19 +6,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import Project, default_params, load_stage_module
+from support import Project, default_params, load_stage_module
 
 from features_pipeline.errors import UserError
 from features_pipeline.features.plan import DEFAULT_INPUT_SCHEMA, load_plan
+from features_pipeline.features.types import FEATURE_TYPES
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.runner import run_stage
 
 SPEC = "config/features.yaml"
-TYPES = (
-    "group_agg, frequency, ratio, arithmetic, date_part, date_diff, log, bucket, rank, lag, "
-    "rolling, cumulative"
-)
+TYPES = ", ".join(FEATURE_TYPES)  # the registry, alphabetical: a new type joins the lists
 MARGIN = """
   - name: margin
     type: ratio

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from features.helpers import column, compute, fit, plan_for
+from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
-from features_pipeline.features.types import Kind
 
 # rows 0-4 train, 5-7 test; the test rows carry extreme values that must not be learned
 FRAME = pl.DataFrame(

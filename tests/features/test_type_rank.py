@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from features.helpers import column, compute, plan_for
+from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
-from features_pipeline.features.types import Kind
 
 FRAME = pl.DataFrame(
     {

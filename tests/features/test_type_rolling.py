@@ -7,8 +7,8 @@ import pytest
 
 from features.helpers import column, compute, plan_for
 from features.window_frame import WINDOW_FRAME, one_group
+from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
-from features_pipeline.features.types import Kind
 
 
 def rolling(window: int = 2, **how: object) -> dict:

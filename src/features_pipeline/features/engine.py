@@ -11,19 +11,16 @@ from typing import Literal
 
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT, TRAIN
 from features_pipeline.errors import UserError
+from features_pipeline.features.params import Mode
 from features_pipeline.features.plan import Plan, PlannedFeature
 from features_pipeline.features.state import FittedState, LearnedTable
-from features_pipeline.features.types import Feature, FittedFeature
-from features_pipeline.features.types.log import Log1p
-from features_pipeline.features.types.window import WindowFeature
-from features_pipeline.ingest.split import TRAIN
+from features_pipeline.features.types import FittedFeature
 from features_pipeline.logs import get_logger, timed
 
 log = get_logger(__name__)
 
-Mode = Literal["planned", "sequential"]
 SIGNIFICANT_DIGITS = 12  # learned floats are rounded so parallel sums give identical bytes
 SHOWN_EXAMPLES = 3
 # Polars 2 defaults to the streaming engine; on this workload (window features over groups,
@@ -60,7 +57,7 @@ def learn_queries(train: pl.LazyFrame, features: Sequence[FittedFeature]) -> lis
 
 def learn_tables(frame: pl.DataFrame, features: Sequence[FittedFeature]) -> list[LearnedTable]:
     """Fit ``features`` on the training rows of ``frame`` (all key sets in one parallel collect)."""
-    train = frame.lazy().filter(pl.col(c.SPLIT) == TRAIN)
+    train = frame.lazy().filter(pl.col(SPLIT) == TRAIN)
     by_keys: dict[tuple[str, ...], list[str]] = {}
     for feature in features:
         by_keys.setdefault(feature.fit_keys(), []).append(feature.name)
@@ -94,22 +91,20 @@ def join_learned(frame: pl.LazyFrame, table: LearnedTable) -> pl.LazyFrame:
     return pl.concat([frame, looked_up.select(learned)], how="horizontal")
 
 
-Sequences = dict[tuple[str, str], str]
+Sequences = dict[tuple[str, ...], str]
 
 
-def build_expression(feature: Feature, sequences: Sequences | None = None) -> pl.Expr:
-    """The expression computing ``feature`` (fitted: from its joined learned columns)."""
-    if isinstance(feature, FittedFeature) and feature.is_fitted:
-        return feature.apply_expression()
-    if isinstance(feature, WindowFeature):
-        return feature.expression((sequences or {}).get(feature.ordering()))
-    return feature.expression()
+def build_expression(planned: PlannedFeature, sequences: Sequences | None = None) -> pl.Expr:
+    """The expression computing a planned feature, cast to its planned dtype."""
+    ordering = planned.feature.ordering()
+    sequence = (sequences or {}).get(ordering) if ordering is not None else None
+    return planned.feature.compute(sequence).cast(planned.dtype).alias(planned.name)
 
 
 def sequence_columns(plan: Plan) -> Sequences:
     """One helper column name per distinct history order of the plan's window features."""
     orderings = dict.fromkeys(
-        p.feature.ordering() for p in plan.features if isinstance(p.feature, WindowFeature)
+        ordering for p in plan.features if (ordering := p.feature.ordering()) is not None
     )
     return {ordering: f"__sequence_{index}__" for index, ordering in enumerate(orderings)}
 
@@ -131,10 +126,7 @@ def _run_level(
     """Joins for the level's fitted features, then one ``with_columns`` for the whole level."""
     for table in tables:
         frame = join_learned(frame, table)
-    expressions = [
-        build_expression(planned.feature, sequences).cast(planned.dtype).alias(planned.name)
-        for planned in level
-    ]
+    expressions = [build_expression(planned, sequences) for planned in level]
     helpers = [
         column
         for table in tables
@@ -157,26 +149,27 @@ def _level_tables(
 
 
 def check_domains(frame: pl.DataFrame, plan: Plan) -> None:
-    """Refuse inputs outside a feature's domain (negative values under ``log``) by name."""
+    """Refuse inputs outside a feature's domain (e.g. negative values under ``log``) by name."""
     for planned in plan.features:
-        feature = planned.feature
-        if not isinstance(feature, Log1p):
+        feature, domain = planned.feature, planned.feature.domain()
+        if domain is None:
             continue
-        bad = frame.with_row_index("row", offset=1).filter(feature.invalid_rows())
+        bad = frame.with_row_index("row", offset=1).filter(domain.invalid)
         if bad.height:
             examples = ", ".join(
                 f"row {row}: {value!r}"
-                for row, value in bad.select("row", feature.column).head(SHOWN_EXAMPLES).iter_rows()
+                for row, value in bad.select("row", domain.column).head(SHOWN_EXAMPLES).iter_rows()
             )
             raise UserError(
-                f"{plan.source}: feature {feature.name!r} (log): column {feature.column!r} has "
-                f"{bad.height} negative value(s) ({examples}); log(1 + x) needs x >= 0"
+                f"{plan.source}: feature {feature.name!r} ({feature.type}): column "
+                f"{domain.column!r} has {bad.height} {domain.problem} value(s) ({examples}); "
+                f"{domain.rule}"
             )
 
 
 def _ordered_output(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    inputs = [name for name in frame.columns if name not in plan.names and name != c.SPLIT]
-    tail = [c.SPLIT] if c.SPLIT in frame.columns else []
+    inputs = [name for name in frame.columns if name not in plan.names and name != SPLIT]
+    tail = [SPLIT] if SPLIT in frame.columns else []
     return frame.select([*inputs, *plan.names, *tail])
 
 
@@ -195,7 +188,7 @@ def run_planned(
             lazy, tables = _level_tables(lazy, level, state)
             learned.extend(tables)
             for planned in level:
-                log.debug("%s = %s", planned.name, build_expression(planned.feature, sequences))
+                log.debug("%s = %s", planned.name, build_expression(planned, sequences))
             lazy = _run_level(lazy, level, tables, sequences)
     result = lazy.drop(list(sequences.values())).collect(engine=COLLECT_ENGINE)
     check_domains(result, plan)
@@ -239,8 +232,8 @@ def fit_transform(
     frame: pl.DataFrame, plan: Plan, mode: Mode = "planned"
 ) -> tuple[pl.DataFrame, FittedState]:
     """Compute every feature of ``plan``, fitting on ``split == "train"`` rows."""
-    if c.SPLIT not in frame.columns:
-        raise UserError(f"input has no {c.SPLIT!r} column: fitted features need train rows")
+    if SPLIT not in frame.columns:
+        raise UserError(f"input has no {SPLIT!r} column: fitted features need train rows")
     runner = run_planned if mode == "planned" else run_sequential
     # a table read from parquet comes in many chunks: one contiguous copy (~0.1 s at 5M rows)
     # makes the window features' sorts and the joins ~20 % faster

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.dtypes import dtype_name
+from features_pipeline.contracts.plan_file import Kind, PlanEntry, PlanFile
+from features_pipeline.contracts.split import SPLIT
+from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
-from features_pipeline.features.spec import did_you_mean, load_features
-from features_pipeline.features.types import Feature, Kind, SpecError
+from features_pipeline.features.spec import load_features
+from features_pipeline.features.types import Feature, SpecError
 
 DEFAULT_INPUT_SCHEMA: dict[str, pl.DataType] = {
     **{name: dtype() for name, dtype in c.RAW_SCHEMA.items()},
-    c.SPLIT: pl.String(),
+    SPLIT: pl.String(),
 }
 
 
@@ -78,25 +81,52 @@ class Plan:
     def output_schema(self) -> dict[str, pl.DataType]:
         return {**self.input_schema, **{p.name: p.dtype for p in self.features}}
 
-    def to_dict(self) -> dict[str, Any]:
-        """The plan as JSON-ready data (written beside the features for later stages)."""
-        return {
-            "target": self.target,
-            "spec": self.source,
-            "levels": [[planned.name for planned in level] for level in self.levels],
-            "features": {
-                planned.name: {
-                    "type": planned.feature.type,
-                    "kind": str(planned.kind),
-                    "dtype": str(planned.dtype),
-                    "inputs": list(planned.feature.inputs()),
-                    "level": planned.level,
-                    "depends_on_target": planned.depends_on_target,
-                    "target_derived": planned.target_derived,
-                }
+    def to_plan_file(self) -> PlanFile:
+        """What later stages read of the plan (written beside the features as plan.json)."""
+        return PlanFile(
+            target=self.target,
+            spec=self.source,
+            levels=tuple(tuple(planned.name for planned in level) for level in self.levels),
+            features={
+                planned.name: PlanEntry(
+                    name=planned.name,
+                    type=planned.feature.type,
+                    kind=planned.kind,
+                    dtype=dtype_name(planned.dtype),
+                    inputs=planned.feature.inputs(),
+                    level=planned.level,
+                    depends_on_target=planned.depends_on_target,
+                    target_derived=planned.target_derived,
+                )
                 for planned in self.features
             },
-        }
+        )
+
+    def needed_features(self, inputs: Sequence[str]) -> list[str]:
+        """The features among ``inputs`` and every feature a row needs to compute them (fitted
+        features: their join keys only), in plan order."""
+        names = set(self.names)
+        needed: set[str] = set()
+        pending = [name for name in inputs if name in names]
+        while pending:
+            name = pending.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            pending.extend(col for col in self[name].feature.row_inputs() if col in names)
+        return [name for name in self.names if name in needed]
+
+    def needed_inputs(self, inputs: Sequence[str]) -> set[str]:
+        """Input columns a row must carry to compute ``inputs`` (features or input columns)."""
+        raw = {name for name in inputs if name not in self.names}
+        for name in self.needed_features(inputs):
+            raw.update(col for col in self[name].feature.row_inputs() if col not in self.names)
+        return raw
+
+    def restricted_to(self, inputs: Sequence[str]) -> Plan:
+        """This plan with only the features ``inputs`` need (new rows need not carry the target)."""
+        keep = set(self.needed_features(inputs))
+        return replace(self, features=tuple(p for p in self.features if p.name in keep))
 
 
 def _label(source: str, feature: Feature) -> str:

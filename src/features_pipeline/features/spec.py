@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from features_pipeline.contracts.params import load_yaml
+from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 from features_pipeline.features.types import FEATURE_TYPES, Feature
-from features_pipeline.params import load_yaml
 
 SPEC_KEY = "features"
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` — did you mean 'X'?`` for a close match, else an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" — did you mean {close[0]!r}?" if close else ""
 
 
 def feature_label(source: str, item: Any, index: int) -> str:
@@ -101,7 +94,3 @@ def load_features(path: Path) -> list[Feature]:
     if SPEC_KEY not in raw:
         raise UserError(f"{path}: key {SPEC_KEY!r}: missing (a list of features)")
     return parse_features(raw[SPEC_KEY], str(path))
-
-
-def names(features: Sequence[Feature]) -> list[str]:
-    return [feature.name for feature in features]

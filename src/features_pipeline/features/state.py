@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from features_pipeline.contracts.dtypes import dtype_name, parse_dtype
 from features_pipeline.errors import UserError
 from features_pipeline.features.plan import Plan, build_plan
 from features_pipeline.features.spec import parse_features
@@ -39,32 +40,11 @@ class FittedState:
         return [table for table in self.tables if set(table.features) & names]
 
 
-def _dtype_name(dtype: pl.DataType) -> str:
-    return str(dtype)
-
-
 def _dtype_from_name(name: str) -> pl.DataType:
-    simple = {
-        str(dtype()): dtype()
-        for dtype in (
-            pl.String,
-            pl.Date,
-            pl.Int8,
-            pl.Int16,
-            pl.Int32,
-            pl.Int64,
-            pl.UInt8,
-            pl.UInt16,
-            pl.UInt32,
-            pl.UInt64,
-            pl.Float32,
-            pl.Float64,
-            pl.Boolean,
-        )
-    }
-    if name not in simple:
+    dtype = parse_dtype(name)
+    if dtype is None:
         raise UserError(f"feature state: unsupported dtype {name!r}")
-    return simple[name]
+    return dtype
 
 
 def save_state(state: FittedState, directory: Path) -> None:
@@ -84,7 +64,7 @@ def save_state(state: FittedState, directory: Path) -> None:
         "target": state.plan.target,
         "spec": state.plan.source,
         "input_schema": {
-            name: _dtype_name(dtype) for name, dtype in state.plan.input_schema.items()
+            name: dtype_name(dtype) for name, dtype in state.plan.input_schema.items()
         },
         "features": list(state.specs),
         "tables": entries,

@@ -9,9 +9,8 @@ import numpy as np
 import polars as pl
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 
-TRAIN = "train"
-TEST = "test"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -34,7 +33,7 @@ def split_labels(is_test: pl.Series | np.ndarray) -> pl.Series:
     """``test`` where ``is_test``, else ``train`` (built by Polars: no numpy string array)."""
     mask = pl.Series(is_test, dtype=pl.Boolean)
     labels = pl.when(mask).then(pl.lit(TEST)).otherwise(pl.lit(TRAIN))
-    return pl.select(labels.alias(c.SPLIT)).to_series()
+    return pl.select(labels.alias(SPLIT)).to_series()
 
 
 def random_split(frame: pl.DataFrame, test_size: float, seed: int) -> pl.Series:

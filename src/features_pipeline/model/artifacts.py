@@ -17,6 +17,7 @@ from typing import Any
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
+from features_pipeline.contracts.card import ModelCard
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_atomic
 
@@ -44,7 +45,7 @@ def _canonical_schema(schema: Any, files: dict[str, bytes]) -> tuple[Any, dict[s
             return [walk(item) for item in node]
         if not isinstance(node, dict):
             return node
-        result = {}
+        result: dict[str, Any] = {}
         for key, value in node.items():
             if key == "__id__" and isinstance(value, int):
                 result[key] = ids.setdefault(value, len(ids) + 1)
@@ -118,14 +119,13 @@ def load_model(path: Path) -> Pipeline:
     return load_model_bytes(data, str(path))
 
 
-def load_model_checked(path: Path, card: dict[str, Any], card_source: str) -> Pipeline:
+def load_model_checked(path: Path, card: ModelCard, card_source: str) -> Pipeline:
     """Load ``path`` after checking it is the file ``card`` describes (same sha256)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: model file not found (run the train stage first)") from None
-    expected = card.get("artifact", {}).get("sha256")
-    if hashlib.sha256(data).hexdigest() != expected:
+    if hashlib.sha256(data).hexdigest() != card.artifact.sha256:
         raise UserError(
             f"{card_source}: artifact.sha256 does not match {path}; the card belongs to another "
             "model (re-run the train stage)"

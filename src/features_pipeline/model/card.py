@@ -5,18 +5,26 @@ from __future__ import annotations
 import hashlib
 import io
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import polars as pl
 from sklearn.base import BaseEstimator
 
-from features_pipeline.features.plan_file import PlanSummary
-from features_pipeline.model.pipeline import ColumnRoles
-from features_pipeline.model.registry import REGISTRY
+from features_pipeline.contracts.card import (
+    RAW,
+    ArtifactCard,
+    EstimatorCard,
+    InputCard,
+    ModelCard,
+    TrainingCard,
+)
+from features_pipeline.contracts.dtypes import dtype_name
+from features_pipeline.contracts.metrics_files import CvSummary
+from features_pipeline.contracts.plan_file import PlanFile
+from features_pipeline.model.train import TrainResult
 
-CARD_VERSION = 1
 LIBRARIES: tuple[str, ...] = (
     "features-pipeline",
     "scikit-learn",
@@ -25,7 +33,6 @@ LIBRARIES: tuple[str, ...] = (
     "numpy",
     "scipy",
 )
-RAW = "raw"
 
 
 HASH_CHUNK_ROWS = 250_000
@@ -73,57 +80,41 @@ def estimator_params(estimator: BaseEstimator) -> dict[str, Any]:
     }
 
 
-def encoding(name: str, roles: ColumnRoles, model_name: str) -> str:
-    """How the model sees input ``name``: one-hot, ordinal (category codes) or numeric."""
-    if name not in roles.categorical:
-        return "numeric"
-    spec = REGISTRY.get(model_name)
-    return "ordinal" if spec is not None and spec.ordinal_categories else "one-hot"
-
-
 def build_card(
     *,
-    target: str,
-    features: Sequence[str],
-    roles: ColumnRoles,
+    result: TrainResult,
     schema: Mapping[str, pl.DataType],
-    plan: PlanSummary,
-    model_name: str,
-    estimator: BaseEstimator,
-    training_rows: int,
+    plan: PlanFile,
     training_sha256: str,
     seed: int,
-    cv: Mapping[str, Any],
+    cv: CvSummary,
     model_sha256: str,
-    feature_spec: str | None = None,
-) -> dict[str, Any]:
-    """A JSON-ready card; ``features`` in the order given in params."""
+) -> ModelCard:
+    """The card of a trained model; ``features`` in the order given in params."""
+    setup = result.setup
+    features = setup.inputs.features
     inputs = {
-        name: {
-            "dtype": str(schema[name]),
-            "encoding": encoding(name, roles, model_name),
-            "kind": plan[name].kind if name in plan else RAW,
-        }
+        name: InputCard(
+            dtype=dtype_name(schema[name]),
+            encoding=setup.spec.encoding if name in setup.roles.categorical else "numeric",
+            kind=plan[name].kind if name in plan else RAW,
+        )
         for name in features
     }
-    return {
-        "card_version": CARD_VERSION,
-        "target": target,
-        "features": list(features),
-        "inputs": inputs,
-        "window_features": plan.window_features(features),
-        "feature_spec": feature_spec,
-        "model": {
-            "name": model_name,
-            "estimator": f"{type(estimator).__module__.split('._')[0]}.{type(estimator).__name__}",
-            "params": estimator_params(estimator),
-        },
-        "training": {
-            "rows": training_rows,
-            "data_sha256": training_sha256,
-            "seed": seed,
-        },
-        "cv": dict(cv),
-        "artifact": {"format": "skops", "sha256": model_sha256},
-        "libraries": library_versions(),
-    }
+    estimator = setup.estimator
+    return ModelCard(
+        target=setup.inputs.target,
+        features=features,
+        inputs=inputs,
+        window_features=tuple(plan.window_features(features)),
+        feature_spec=plan.spec,
+        model=EstimatorCard(
+            name=setup.spec.name,
+            estimator=f"{type(estimator).__module__.split('._')[0]}.{type(estimator).__name__}",
+            params=estimator_params(estimator),
+        ),
+        training=TrainingCard(rows=result.rows, data_sha256=training_sha256, seed=seed),
+        cv=cv,
+        artifact=ArtifactCard(format="skops", sha256=model_sha256),
+        libraries=library_versions(),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,17 +38,6 @@ class Evaluation:
     def metrics_record(self) -> dict[str, Any]:
         """The content of metrics/metrics.json."""
         return {**self.metrics, **gates_record(self.gates)}
-
-
-def card_inputs(card: Mapping[str, Any], source: str) -> tuple[list[str], str]:
-    """(features, target) from a model card; UserError when it lacks them."""
-    features = card.get("features")
-    target = card.get("target")
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise UserError(f"{source}: key 'features': expected a list of column names")
-    if not isinstance(target, str):
-        raise UserError(f"{source}: key 'target': expected a column name")
-    return features, target
 
 
 def require_columns(columns: Iterable[str], names: Sequence[str], source: str, why: str) -> None:

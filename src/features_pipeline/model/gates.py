@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from features_pipeline.model.params import Gate
+from features_pipeline.model.params import Gate, MetricName
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class GateResult:
         return f"{self.metric} = {self.value:g} within {', '.join(bounds)}"
 
 
-def check_gates(metrics: Mapping[str, Any], gates: Mapping[str, Gate]) -> list[GateResult]:
+def check_gates(metrics: Mapping[str, Any], gates: Mapping[MetricName, Gate]) -> list[GateResult]:
     """Each gate against its metric, in the order the gates are declared."""
     results = []
     for metric, gate in gates.items():

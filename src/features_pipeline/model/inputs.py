@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 from features_pipeline import columns as c
+from features_pipeline.contracts.paths import PLAN_FILE
+from features_pipeline.contracts.plan_file import Kind, PlanEntry, PlanFile
+from features_pipeline.contracts.split import SPLIT
+from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
-from features_pipeline.features.plan_file import WINDOW, PlanEntry, PlanSummary
 
 # Columns recorded together with the outcome of an order: Total Profit = Revenue - Cost exactly.
 OUTCOME_COLUMNS: tuple[str, ...] = (c.TOTAL_REVENUE, c.TOTAL_COST, c.TOTAL_PROFIT)
 
 
 def _why_derived(feature: PlanEntry, target: str) -> str:
-    if feature.kind == WINDOW:
+    if feature.kind is Kind.WINDOW:
         return f"a window feature ({feature.type}) computed from the target {target!r}"
     return f"computed row by row ({feature.type}) from the target {target!r}"
 
@@ -23,9 +25,8 @@ def check_model_inputs(
     features: Sequence[str],
     target: str,
     columns: Sequence[str],
-    plan: PlanSummary,
+    plan: PlanFile,
     source: str = "params.yaml",
-    plan_source: str = "data/features/plan.json",
 ) -> list[str]:
     """Refuse inputs a model must not see; return warnings about suspicious but legal ones.
 
@@ -34,26 +35,22 @@ def check_model_inputs(
     not exist at prediction time). Fitted features learned on training rows are allowed.
     """
     where = f"{source}: train.features"
-    if target != plan.target:
-        raise UserError(
-            f"{source}: train.target: {target!r} differs from the feature plan's target "
-            f"{plan.target!r} ({plan_source}); set the same target for features and train"
-        )
     if target not in columns:
         raise UserError(f"{source}: train.target: column {target!r} not in the feature table")
     for name in features:
         if name == target:
             raise UserError(f"{where}: {name!r} is the target itself; remove it from the inputs")
-        if name == c.SPLIT:
+        if name == SPLIT:
             raise UserError(f"{where}: {name!r} is the train/test marker, not an input")
         if name not in columns:
-            close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
-            hint = f" — did you mean {close[0]!r}?" if close else ""
-            raise UserError(f"{where}: unknown column {name!r}{hint} (not in the feature table)")
+            raise UserError(
+                f"{where}: unknown column {name!r}{did_you_mean(name, columns)} "
+                "(not in the feature table)"
+            )
         planned = plan.get(name)
         if planned is not None and planned.target_derived:
             raise UserError(
-                f"{where}: {name!r} is {_why_derived(planned, target)} (see {plan_source}); "
+                f"{where}: {name!r} is {_why_derived(planned, target)} (see {PLAN_FILE}); "
                 "it would not exist at prediction time — remove it from train.features"
             )
     warnings = []

@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from features_pipeline import columns as c
-from features_pipeline.params import StrictModel
+from features_pipeline.contracts.params import ModelInputsParams, StrictModel
 
 METRIC_NAMES: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
 MetricName = Literal["rmse", "mae", "r2", "mape"]
@@ -31,9 +30,11 @@ class ModelParams(StrictModel):
         return dict(self.params.get(self.name, {}))
 
 
-class TrainParams(StrictModel):
-    target: str = c.TOTAL_PROFIT
-    features: tuple[str, ...] = Field(min_length=1)
+class TrainParams(ModelInputsParams):
+    """``train:``: the model inputs validate reads too, then what only training uses."""
+
+    model_config = StrictModel.model_config
+
     model: ModelParams = ModelParams()
     cv_folds: int = Field(default=5, ge=2, le=50)
     # CV runs on at most this many train rows (seeded sample; null = all): K extra fits on
@@ -49,16 +50,6 @@ class TrainParams(StrictModel):
         if rows is not None and folds is not None and rows < folds:
             raise ValueError(f"must be at least cv_folds ({folds})")
         return rows
-
-    @field_validator("features")
-    @classmethod
-    def _no_duplicates(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        seen: set[str] = set()
-        for name in names:
-            if name in seen:
-                raise ValueError(f"{name!r} is listed twice")
-            seen.add(name)
-        return names
 
 
 class Gate(StrictModel):

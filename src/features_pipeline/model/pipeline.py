@@ -74,7 +74,7 @@ def _numeric_steps(spec: ModelSpec) -> Pipeline | str:
 def categorical_encoder(spec: ModelSpec) -> BaseEstimator:
     """One-hot (unknown categories at prediction -> all zeros), or for models that take them,
     category codes in sorted order of the training values (unknown -> NaN, a missing value)."""
-    if spec.ordinal_categories:
+    if spec.encoding == "ordinal":
         return OrdinalEncoder(
             handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
         )

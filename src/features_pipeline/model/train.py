@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -13,38 +13,40 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.metrics_files import TrainMetrics
+from features_pipeline.contracts.plan_file import ModelInputs, PlanFile, model_inputs
+from features_pipeline.contracts.split import SPLIT, TRAIN, split_rows
 from features_pipeline.errors import UserError
-from features_pipeline.features.plan_file import PlanSummary
-from features_pipeline.ingest.split import TRAIN
 from features_pipeline.model.cv import CvResult, cross_validate
 from features_pipeline.model.inputs import check_model_inputs
 from features_pipeline.model.params import TrainParams
 from features_pipeline.model.pipeline import ColumnRoles, build_pipeline, column_roles
-from features_pipeline.model.registry import build_estimator, check_model_params, model_spec
+from features_pipeline.model.registry import (
+    ModelSpec,
+    build_estimator,
+    check_model_params,
+    model_spec,
+)
 from features_pipeline.model.threads import model_threads
 
 
 @dataclass(frozen=True)
 class TrainResult:
     model: Pipeline
-    estimator: BaseEstimator  # unfitted, as configured (for the card)
-    roles: ColumnRoles
+    setup: TrainingSetup  # inputs, model spec, unfitted estimator (for the card)
     cv: CvResult
     fit_seconds: float
     rows: int
     training_frame: pl.DataFrame  # inputs + target of the training rows
     warnings: list[str]  # lines worth a log warning (suspicious inputs, no convergence)
 
+    @property
+    def roles(self) -> ColumnRoles:
+        return self.setup.roles
 
-def split_rows(frame: pl.DataFrame, split: str, source: str) -> pl.DataFrame:
-    """The rows of ``frame`` whose split column is ``split``; UserError when there are none."""
-    if c.SPLIT not in frame.columns:
-        raise UserError(f"{source}: column {c.SPLIT!r} missing (expected 'train'/'test' rows)")
-    rows = frame.filter(pl.col(c.SPLIT) == split)
-    if rows.height == 0:
-        raise UserError(f"{source}: no {split!r} rows")
-    return rows
+    @property
+    def estimator(self) -> BaseEstimator:
+        return self.setup.estimator
 
 
 def target_values(rows: pl.DataFrame, target: str, source: str) -> np.ndarray:
@@ -67,16 +69,31 @@ def sample_rows(
     return features[index], target[index]
 
 
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Everything checked before any data is read: inputs, model, encodings, warnings."""
+
+    inputs: ModelInputs
+    spec: ModelSpec
+    estimator: BaseEstimator  # unfitted, as configured
+    roles: ColumnRoles
+    notes: list[str]  # suspicious but legal inputs
+
+
 def prepare(
-    frame: pl.DataFrame, params: TrainParams, plan: PlanSummary, source: str = "params.yaml"
-) -> tuple[ColumnRoles, BaseEstimator, list[str]]:
-    """Validate params and inputs before any fitting: roles, unfitted estimator, warnings."""
-    check_model_params(params.model.params, params.seed, source)
+    schema: Mapping[str, pl.DataType],
+    params: TrainParams,
+    plan: PlanFile,
+    source: str = "params.yaml",
+) -> TrainingSetup:
+    """Validate params against the feature table's ``schema`` before any fitting."""
     spec = model_spec(params.model.name, source)
-    estimator = build_estimator(spec.name, params.model.selected_params, params.seed, source)
-    notes = check_model_inputs(params.features, params.target, frame.columns, plan, source)
-    roles = column_roles(frame.schema, params.features, f"{source}: train.features")
-    return roles, estimator, notes
+    check_model_params(params.model.params, params.seed, source, skip=spec.name)
+    estimator = build_estimator(spec, params.model.selected_params, params.seed, source)
+    inputs = model_inputs(params, plan, source)
+    notes = check_model_inputs(inputs.features, inputs.target, list(schema), plan, source)
+    roles = column_roles(schema, inputs.features, f"{source}: train.features")
+    return TrainingSetup(inputs, spec, estimator, roles, notes)
 
 
 def convergence_notes(caught: list[warnings.WarningMessage], model: str, source: str) -> list[str]:
@@ -97,22 +114,25 @@ def convergence_notes(caught: list[warnings.WarningMessage], model: str, source:
 def train_model(
     frame: pl.DataFrame,
     params: TrainParams,
-    plan: PlanSummary,
+    plan: PlanFile,
     source: str = "params.yaml",
     table: str = "feature table",
+    setup: TrainingSetup | None = None,
 ) -> TrainResult:
-    """Cross-validate then fit the configured pipeline on the training rows of ``frame``."""
-    roles, estimator, notes_before = prepare(frame, params, plan, source)
-    needed = [*params.features, params.target, c.SPLIT]  # filter only these columns
+    """Cross-validate then fit the configured pipeline on the training rows of ``frame``
+    (``setup``: from :func:`prepare` on the table's schema, when the caller already ran it)."""
+    setup = setup or prepare(frame.schema, params, plan, source)
+    target, inputs = setup.inputs.target, setup.inputs.features
+    needed = [*inputs, target, SPLIT]  # filter only these columns
     rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
-    y = target_values(rows, params.target, table)
-    features = rows.select(params.features)
+    y = target_values(rows, target, table)
+    features = rows.select(inputs)
     if rows.height < params.cv_folds:
         raise UserError(
             f"{source}: train.cv_folds: {params.cv_folds} folds need at least as many training "
             f"rows, got {rows.height}"
         )
-    pipeline = build_pipeline(roles, model_spec(params.model.name), estimator)
+    pipeline = build_pipeline(setup.roles, setup.spec, setup.estimator)
     cv_features, cv_target = sample_rows(features, y, params.cv_rows, params.seed)
     with model_threads(params.threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -123,19 +143,20 @@ def train_model(
     notes = convergence_notes(caught, params.model.name, source)
     return TrainResult(
         model=pipeline,
-        estimator=estimator,
-        roles=roles,
+        setup=setup,
         cv=cv,
         fit_seconds=seconds,
         rows=rows.height,
-        training_frame=rows.select(*params.features, params.target),
-        warnings=[*notes_before, *notes],
+        training_frame=rows.select(*inputs, target),
+        warnings=[*setup.notes, *notes],
     )
 
 
-def train_metrics(result: TrainResult) -> dict[str, Any]:
+def train_metrics(result: TrainResult) -> TrainMetrics:
     """The deterministic content of metrics/train.json (timings are kept apart)."""
-    return {"cv": result.cv.summary(), "rows": result.rows, "features": len(result.roles.inputs)}
+    return TrainMetrics(
+        cv=result.cv.summary(), rows=result.rows, features=len(result.setup.roles.inputs)
+    )
 
 
 def timing(result: TrainResult) -> dict[str, float]:

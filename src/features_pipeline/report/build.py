@@ -7,6 +7,8 @@ from typing import Any
 
 import polars as pl
 
+from features_pipeline.contracts.card import ModelCard
+from features_pipeline.contracts.metrics_files import CvSummary
 from features_pipeline.model.evaluate import Evaluation
 from features_pipeline.report import plots
 from features_pipeline.report.content import FigureData, ReportData
@@ -45,16 +47,15 @@ def figures(evaluation: Evaluation, cv_folds: pl.DataFrame, target: str) -> list
 
 def report_data(
     evaluation: Evaluation,
-    cv_summary: Mapping[str, Any],
+    cv_summary: CvSummary,
     cv_folds: pl.DataFrame,
-    card: Mapping[str, Any],
+    card: ModelCard,
     params: Mapping[str, Any],
 ) -> ReportData:
     """Everything the HTML and Markdown reports show."""
-    target = str(card.get("target"))
-    model = card.get("model", {}).get("name")
+    target = card.target
     return ReportData(
-        title=f"Evaluation: {model} predicting {target}",
+        title=f"Evaluation: {card.model.name} predicting {target}",
         metrics=evaluation.metrics,
         gates=evaluation.gates,
         cv=cv_summary,

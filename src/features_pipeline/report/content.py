@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from features_pipeline.contracts.card import ModelCard
+from features_pipeline.contracts.metrics_files import CvSummary
 from features_pipeline.model.gates import GateResult
 
 METRIC_LABELS: dict[str, str] = {
@@ -37,8 +39,8 @@ class ReportData:
     title: str
     metrics: Mapping[str, Any]  # test metrics (metrics.json without the gates)
     gates: list[GateResult]
-    cv: Mapping[str, Any]  # cross-validation summary from metrics/train.json
-    card: Mapping[str, Any]
+    cv: CvSummary  # cross-validation summary from metrics/train.json
+    card: ModelCard
     params: Mapping[str, Any]  # the train and evaluate sections as loaded
     figures: list[FigureData]
 
@@ -71,27 +73,20 @@ def gate_bounds(gate: GateResult) -> str:
     return " and ".join(parts)
 
 
-def card_summary(card: Mapping[str, Any]) -> list[tuple[str, str]]:
+def card_summary(card: ModelCard) -> list[tuple[str, str]]:
     """The model card's headline facts as (label, value) rows."""
-    model = card.get("model", {})
-    training = card.get("training", {})
-    libraries = card.get("libraries", {})
     return [
-        ("target", str(card.get("target"))),
-        ("model", f"{model.get('name')} ({model.get('estimator')})"),
-        ("training rows", format_value(training.get("rows"))),
-        ("training data sha256", str(training.get("data_sha256"))),
-        ("seed", format_value(training.get("seed"))),
-        ("feature spec", str(card.get("feature_spec"))),
-        ("window features (need history)", ", ".join(card.get("window_features", [])) or "none"),
-        ("libraries", ", ".join(f"{name} {ver}" for name, ver in libraries.items())),
+        ("target", card.target),
+        ("model", f"{card.model.name} ({card.model.estimator})"),
+        ("training rows", format_value(card.training.rows)),
+        ("training data sha256", card.training.data_sha256),
+        ("seed", format_value(card.training.seed)),
+        ("feature spec", str(card.feature_spec)),
+        ("window features (need history)", ", ".join(card.window_features) or "none"),
+        ("libraries", ", ".join(f"{name} {ver}" for name, ver in card.libraries.items())),
     ]
 
 
-def input_rows(card: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+def input_rows(card: ModelCard) -> list[tuple[str, str, str, str]]:
     """(feature, dtype, encoding, kind) per model input."""
-    inputs = card.get("inputs", {})
-    return [
-        (name, str(info.get("dtype")), str(info.get("encoding")), str(info.get("kind")))
-        for name, info in inputs.items()
-    ]
+    return [(name, info.dtype, info.encoding, info.kind) for name, info in card.inputs.items()]

@@ -88,7 +88,9 @@ def render_html(report: ReportData) -> str:
     card = _table(["model card", ""], card_summary(report.card), set())
     inputs = _table(["input", "dtype", "encoding", "kind"], input_rows(report.card), set())
     params = escape(json.dumps(report.params, indent=2, sort_keys=True, ensure_ascii=False))
-    card_json = escape(json.dumps(report.card, indent=2, sort_keys=True, ensure_ascii=False))
+    card_json = escape(
+        json.dumps(report.card.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -7,6 +7,7 @@ import io
 import matplotlib as mpl
 import numpy as np
 import polars as pl
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 SVG_SALT = "features-pipeline"  # fixed ids inside the SVG: same figure, same bytes
@@ -24,7 +25,7 @@ def svg_text(figure: Figure) -> str:
     return buffer.getvalue()
 
 
-def _figure(height: float = HEIGHT) -> tuple[Figure, object]:
+def _figure(height: float = HEIGHT) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
     return figure, figure.add_subplot()
 

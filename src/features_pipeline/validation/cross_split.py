@@ -6,8 +6,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from features_pipeline import columns as c
-from features_pipeline.ingest.split import TEST, TRAIN
+from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.validation.findings import Case, Finding, outcome
 from features_pipeline.validation.params import Severity, ValidateParams
 
@@ -19,8 +18,8 @@ _ROW = "__row"
 def split_counts(frame: pl.DataFrame) -> dict[str, int]:
     """Rows per split (train, test; 0 when absent) and in total."""
     counts = {TRAIN: 0, TEST: 0}
-    if c.SPLIT in frame.columns:
-        sums = frame.select((pl.col(c.SPLIT) == split).sum().alias(split) for split in counts)
+    if SPLIT in frame.columns:
+        sums = frame.select((pl.col(SPLIT) == split).sum().alias(split) for split in counts)
         counts = {split: int(count) for split, count in sums.row(0, named=True).items()}
     return {**counts, "total": frame.height}
 
@@ -32,14 +31,14 @@ def split_size_findings(counts: dict[str, int], params: ValidateParams) -> list[
     small = tuple(
         Case(f"{split}: {counts[split]} rows") for split in (TRAIN, TEST) if counts[split] < minimum
     )
-    findings = [outcome(c.SPLIT, f"at least {minimum} rows per split", small)]
+    findings = [outcome(SPLIT, f"at least {minimum} rows per split", small)]
     severity = params.severity.test_fraction
     used = counts[TRAIN] + counts[TEST]
     if severity != "off" and used > 0:
         low, high = params.min_test_fraction, params.max_test_fraction
         share = counts[TEST] / used
         cases = () if low <= share <= high else (Case(f"{share:.3f} ({counts[TEST]} of {used})"),)
-        findings.append(outcome(c.SPLIT, f"test fraction in [{low}, {high}]", cases, severity))
+        findings.append(outcome(SPLIT, f"test fraction in [{low}, {high}]", cases, severity))
     return findings
 
 
@@ -48,7 +47,7 @@ def categorical_columns(frame: pl.DataFrame) -> list[str]:
     return [
         name
         for name, dtype in frame.schema.items()
-        if name != c.SPLIT and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
+        if name != SPLIT and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
     ]
 
 
@@ -58,21 +57,21 @@ def unseen_category_findings(
     """A value of a categorical column found in test rows but in no train row (an encoder
     fitted on train cannot know it); one case per value, at its first test row."""
     present = [name for name in names if name in frame.columns]
-    if severity == "off" or c.SPLIT not in frame.columns or not present:
+    if severity == "off" or SPLIT not in frame.columns or not present:
         return []
     pairs = pl.collect_all(  # distinct (value, split) pairs per column, columns in parallel
-        frame.lazy().select(name, c.SPLIT).drop_nulls().unique() for name in present
+        frame.lazy().select(name, SPLIT).drop_nulls().unique() for name in present
     )
     findings = []
     for name, seen in zip(present, pairs, strict=True):
-        in_train = set(seen.filter(pl.col(c.SPLIT) == TRAIN).get_column(name))
-        unseen = set(seen.filter(pl.col(c.SPLIT) == TEST).get_column(name)) - in_train
+        in_train = set(seen.filter(pl.col(SPLIT) == TRAIN).get_column(name))
+        unseen = set(seen.filter(pl.col(SPLIT) == TEST).get_column(name)) - in_train
         cases: tuple[Case, ...] = ()
         if unseen:  # rare: only then locate each value's first test row
             located = (
-                frame.select(name, c.SPLIT)
+                frame.select(name, SPLIT)
                 .with_row_index(_ROW, offset=1)
-                .filter(pl.col(c.SPLIT) == TEST, pl.col(name).is_in(list(unseen)))
+                .filter(pl.col(SPLIT) == TEST, pl.col(name).is_in(list(unseen)))
                 .group_by(name)
                 .agg(pl.col(_ROW).min())
                 .sort(_ROW)
@@ -88,9 +87,9 @@ def constant_in_train_findings(
     """A model input with at most one distinct non-null value in the train rows: the model
     cannot learn anything from it."""
     present = [name for name in names if name in frame.columns]
-    if severity == "off" or c.SPLIT not in frame.columns or not present:
+    if severity == "off" or SPLIT not in frame.columns or not present:
         return []
-    is_train = pl.col(c.SPLIT) == TRAIN
+    is_train = pl.col(SPLIT) == TRAIN
     if not frame.select(is_train.any()).item():
         return []
     bounds = (

@@ -1,17 +1,12 @@
-"""Typed ``validate:`` params, and a lenient reader of the two ``train:`` keys validation needs."""
+"""Typed ``validate:`` section of params.yaml."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from features_pipeline.errors import UserError
-from features_pipeline.features.plan_file import PlanSummary
-from features_pipeline.params import StrictModel, target_column
+from features_pipeline.contracts.params import StrictModel
 
 Severity = Literal["error", "warn", "off"]
 
@@ -41,37 +36,3 @@ class ValidateParams(StrictModel):
                 f"max_test_fraction ({self.max_test_fraction})"
             )
         return self
-
-
-@dataclass(frozen=True)
-class ModelInputs:
-    """The target and the columns the model is trained on (``train.target``/``train.features``)."""
-
-    target: str
-    features: tuple[str, ...]
-
-
-def read_model_inputs(raw: Mapping[str, Any], plan: PlanSummary, path: Path) -> ModelInputs:
-    """Read ``train.target`` (default Total Profit) and ``train.features`` (default: every
-    feature not derived from the target) from a loaded params mapping; other train keys are
-    the train stage's business and are ignored here."""
-    train = raw.get("train") or {}
-    if not isinstance(train, Mapping):
-        raise UserError(f"{path}: train: expected a mapping, got {type(train).__name__}")
-    target = target_column(raw)
-    if target != plan.target:
-        raise UserError(
-            f"{path}: train.target: {target!r} differs from the target the features were "
-            f"planned for ({plan.target!r}); re-run the features stage"
-        )
-    features = train.get("features")
-    if features is None:
-        return ModelInputs(target, plan.safe_inputs)
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise UserError(f"{path}: train.features: expected a list of column names")
-    seen: set[str] = set()
-    for name in features:
-        if name in seen:
-            raise UserError(f"{path}: train.features: {name!r} is listed twice")
-        seen.add(name)
-    return ModelInputs(target, tuple(features))

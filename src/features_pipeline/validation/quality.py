@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from features_pipeline.features.plan_file import PlanSummary
+from features_pipeline.contracts.dtypes import parse_dtype
+from features_pipeline.contracts.plan_file import PlanFile
 from features_pipeline.validation.findings import Case, Finding, outcome
-from features_pipeline.validation.schema import parse_dtype
 
 
 def missing_counts(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, int]:
@@ -37,11 +37,11 @@ def null_fraction_findings(
     return findings
 
 
-def declared_dtype_findings(frame: pl.DataFrame, plan: PlanSummary) -> list[Finding]:
+def declared_dtype_findings(frame: pl.DataFrame, plan: PlanFile) -> list[Finding]:
     """Declared dtypes too parameterised for the pandera schema (``Datetime(...)``), compared
     as their polars string form."""
     findings = []
-    for feature in plan.features:
+    for feature in plan:
         if parse_dtype(feature.dtype) is None and feature.name in frame.columns:
             actual = str(frame.schema[feature.name])
             cases = () if actual == feature.dtype else (Case(actual),)

@@ -12,32 +12,16 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from features_pipeline import columns as c
-from features_pipeline.features.plan_file import PlanSummary
+from features_pipeline.contracts.dtypes import parse_dtype
+from features_pipeline.contracts.plan_file import ModelInputs, PlanFile
+from features_pipeline.contracts.split import SPLIT, SPLIT_VALUES, TRAIN
 from features_pipeline.ingest.contract import raw_columns
-from features_pipeline.ingest.split import TEST, TRAIN
-from features_pipeline.validation.params import ModelInputs
 
-SPLIT_VALUES = (TRAIN, TEST)
 MODEL_INPUT = "model input: no inf; no null or NaN in train rows"
 WINDOW_INPUT = "model input (window): no inf; no NaN in train rows"
 UNIQUE = "unique"
 TARGET_FINITE = "target: no inf"
 SPLIT_IN = f"one of {list(SPLIT_VALUES)}"
-
-
-def parse_dtype(text: str) -> pl.DataType | None:
-    """The polars dtype named by ``str(dtype)`` (``Float64``, ``String``, ...), None if not simple.
-
-    Parameterised dtypes (``Datetime(time_unit='us', ...)``) are compared as strings instead.
-    """
-    candidate = getattr(pl, text, None) if text.isidentifier() else None
-    if isinstance(candidate, type) and issubclass(candidate, pl.DataType):
-        try:
-            dtype = candidate()
-        except TypeError:
-            return None
-        return dtype if str(dtype) == text else None
-    return None
 
 
 def _is_float(data: PolarsData) -> bool:
@@ -46,9 +30,9 @@ def _is_float(data: PolarsData) -> bool:
 
 def _in_split(data: PolarsData, split: str) -> pl.Expr:
     """Rows of ``split``; every row counts as a train row when the split column is missing."""
-    if c.SPLIT not in data.lazyframe.collect_schema():
+    if SPLIT not in data.lazyframe.collect_schema():
         return pl.lit(split == TRAIN)
-    return (pl.col(c.SPLIT) == split).fill_null(split == TRAIN)
+    return (pl.col(SPLIT) == split).fill_null(split == TRAIN)
 
 
 def model_input_check(allow_null: bool) -> pa.Check:
@@ -101,19 +85,19 @@ def _with(
 
 
 def build_schema(
-    plan: PlanSummary, inputs: ModelInputs, nullable_inputs: frozenset[str] = frozenset()
+    plan: PlanFile, inputs: ModelInputs, nullable_inputs: frozenset[str] = frozenset()
 ) -> pa.DataFrameSchema:
     """Every raw-contract column (required when a feature, the model or the target needs it),
     every planned feature with its dtype, the target, the model inputs and ``split``.
 
     Model inputs in ``nullable_inputs`` may be null (never NaN or inf) in train rows."""
     needed = {c.ORDER_ID, inputs.target, *inputs.features}
-    needed.update(name for feature in plan.features for name in feature.inputs)
+    needed.update(name for feature in plan for name in feature.inputs)
     raw = raw_columns(name for name in c.RAW_COLUMNS if name in needed)
     columns: dict[str, pa.Column] = {name: _with(column) for name, column in raw.items()}
-    for feature in plan.features:
+    for feature in plan:
         columns[feature.name] = pa.Column(parse_dtype(feature.dtype), nullable=True)
-    columns[c.SPLIT] = pa.Column(
+    columns[SPLIT] = pa.Column(
         pl.String, checks=[pa.Check.isin(SPLIT_VALUES, error=SPLIT_IN)], nullable=False
     )
     target_check = pa.Check(_not_infinite, error=TARGET_FINITE)

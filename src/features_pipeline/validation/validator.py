@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 import pandera.polars as pa
 import polars as pl
 
+from features_pipeline.contracts.plan_file import Kind, ModelInputs, PlanFile
 from features_pipeline.errors import UserError
-from features_pipeline.features.plan_file import PlanSummary
 from features_pipeline.schema_report import failure_table, summarise_failures
 from features_pipeline.validation.cross_split import (
     categorical_columns,
@@ -18,7 +18,7 @@ from features_pipeline.validation.cross_split import (
     unseen_category_findings,
 )
 from features_pipeline.validation.findings import Finding
-from features_pipeline.validation.params import ModelInputs, ValidateParams
+from features_pipeline.validation.params import ValidateParams
 from features_pipeline.validation.quality import (
     declared_dtype_findings,
     missing_counts,
@@ -27,7 +27,6 @@ from features_pipeline.validation.quality import (
 from features_pipeline.validation.schema import build_schema, count_checks, failed_checks
 
 ROW = "row"
-WINDOW = "window"
 MISSING_COLUMN = "column_in_dataframe"
 ERROR = "error"
 WARNING = "warning"
@@ -94,7 +93,7 @@ def finding_cases(findings: list[Finding]) -> pl.DataFrame:
 
 def aggregate_findings(
     frame: pl.DataFrame,
-    plan: PlanSummary,
+    plan: PlanFile,
     inputs: ModelInputs,
     params: ValidateParams,
     counts: dict[str, int],
@@ -116,10 +115,10 @@ def aggregate_findings(
 
 
 def validate_feature_table(
-    frame: pl.DataFrame, plan: PlanSummary, inputs: ModelInputs, params: ValidateParams
+    frame: pl.DataFrame, plan: PlanFile, inputs: ModelInputs, params: ValidateParams
 ) -> ValidationResult:
     """Every check on ``frame``, all failures collected in one pass."""
-    window = set(plan.names_of(WINDOW)) if params.allow_null_window_inputs else set()
+    window = set(plan.names_of(Kind.WINDOW)) if params.allow_null_window_inputs else set()
     schema = build_schema(plan, inputs, frozenset(window.intersection(inputs.features)))
     failed, schema_cases = schema_failures(frame, schema)
     counts = split_counts(frame)

@@ -39,7 +39,7 @@ class Arithmetic(Feature):
         return self
 
     def column_keys(self) -> dict[str, tuple[str, ...]]:
-        keys = {"left": (self.left,)}
+        keys: dict[str, tuple[str, ...]] = {"left": (self.left,)}
         if self.right is not None:
             keys["right"] = (self.right,)
         return keys

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import Annotated, ClassVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from features_pipeline.contracts.plan_file import Kind
+
 Schema = Mapping[str, pl.DataType]
+FEATURE_TYPES: dict[str, type[Feature]] = {}
+"""``type:`` in the spec -> class; a subclass with ``type: Literal["name"]`` registers itself."""
 
 
-class Kind(StrEnum):
-    """How a feature reads data: its own row, a table learned on train rows, or ordered history."""
+@dataclass(frozen=True)
+class Domain:
+    """Values a feature refuses: ``invalid`` is true on a row whose ``column`` is outside it."""
 
-    ROW = "row-wise"
-    FITTED = "fitted"
-    WINDOW = "window"
+    column: str
+    invalid: pl.Expr
+    problem: str  # what the bad values are, e.g. "negative"
+    rule: str  # what the feature needs, e.g. "log(1 + x) needs x >= 0"
 
 
 class SpecError(ValueError):
@@ -62,6 +68,17 @@ class Feature(BaseModel):
     type: str
     default_kind: ClassVar[Kind] = Kind.ROW
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Register a concrete type (``type: Literal["name"]``) under its name."""
+        super().__pydantic_init_subclass__(**kwargs)
+        annotation = cls.model_fields["type"].annotation
+        if get_origin(annotation) is Literal:
+            (name,) = get_args(annotation)
+            registered = FEATURE_TYPES.setdefault(name, cls)
+            if registered is not cls:
+                raise TypeError(f"feature type {name!r} is defined twice: {registered} and {cls}")
+
     def column_keys(self) -> dict[str, tuple[str, ...]]:
         """Spec keys that name columns, with the columns they name (for validation messages)."""
         raise NotImplementedError
@@ -87,6 +104,20 @@ class Feature(BaseModel):
     def expression(self) -> pl.Expr:
         """The Polars expression of a row-wise or window feature (aliased to ``name``)."""
         raise NotImplementedError(f"{self.kind} feature {self.name!r} has no plain expression")
+
+    def ordering(self) -> tuple[str, ...] | None:
+        """The row order this feature reads history in (window features); None: no order."""
+        return None
+
+    def compute(self, sequence: str | None = None) -> pl.Expr:
+        """What the engine evaluates: ``sequence`` names a column ranking the rows by
+        :meth:`ordering` (given to features that have one); fitted features read their learned
+        columns, joined in beforehand."""
+        return self.expression()
+
+    def domain(self) -> Domain | None:
+        """Input values this feature refuses (checked by the engine after computing)."""
+        return None
 
     @property
     def kind(self) -> Kind:
@@ -114,6 +145,9 @@ class FittedFeature(Feature):
     def fit_expressions(self) -> list[pl.Expr]:
         """Aggregations over training rows grouped by ``fit_keys``; outputs named after features."""
         raise NotImplementedError
+
+    def compute(self, sequence: str | None = None) -> pl.Expr:
+        return self.apply_expression() if self.is_fitted else self.expression()
 
     def apply_expression(self) -> pl.Expr:
         """The expression computing the feature once the learned columns are joined in."""

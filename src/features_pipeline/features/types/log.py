@@ -6,7 +6,7 @@ from typing import Literal
 
 import polars as pl
 
-from features_pipeline.features.types.base import Feature, Schema, require_numeric
+from features_pipeline.features.types.base import Domain, Feature, Schema, require_numeric
 
 
 class Log1p(Feature):
@@ -34,6 +34,5 @@ class Log1p(Feature):
     def expression(self) -> pl.Expr:
         return pl.col(self.column).cast(pl.Float64).log1p().alias(self.name)
 
-    def invalid_rows(self) -> pl.Expr:
-        """True where the input is negative, i.e. outside the domain this feature accepts."""
-        return pl.col(self.column) < 0
+    def domain(self) -> Domain:
+        return Domain(self.column, pl.col(self.column) < 0, "negative", "log(1 + x) needs x >= 0")

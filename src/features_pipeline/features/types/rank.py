@@ -38,7 +38,7 @@ class Rank(Feature):
     percentile: bool = False
 
     def column_keys(self) -> dict[str, tuple[str, ...]]:
-        keys = {"column": (self.column,)}
+        keys: dict[str, tuple[str, ...]] = {"column": (self.column,)}
         if self.by:
             keys["by"] = self.by
         return keys

@@ -25,9 +25,12 @@ class WindowFeature(Feature):
             keys["by"] = self.by
         return keys
 
-    def ordering(self) -> tuple[str, str]:
+    def ordering(self) -> tuple[str, ...]:
         """The row order this feature reads history in."""
         return (self.order_by, self.tie_breaker)
+
+    def compute(self, sequence: str | None = None) -> pl.Expr:
+        return self.expression(sequence)
 
     def expression(self, sequence: str | None = None) -> pl.Expr:
         """The window expression; ``sequence`` names a column ranking rows by :meth:`ordering`."""

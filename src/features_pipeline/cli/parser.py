@@ -1,0 +1,261 @@
+"""The argparse parser of ``features-pipeline``: stage subcommands, ``predict`` and ``compare``.
+
+Only light modules are imported here, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from features_pipeline.compare.comparison import DEFAULT_SORT
+from features_pipeline.compare.rows import DEFAULT_METRICS_FILE
+from features_pipeline.contracts.paths import FEATURE_STATE, MODEL_FILE
+from features_pipeline.runner import add_common_arguments, add_verbosity_arguments
+
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+PROG = "features-pipeline"
+STAGE_HELP = {
+    "ingest": "synthetic sample or CSV -> data/interim/sales.parquet (raw contract checked)",
+    "features": "config/features.yaml -> data/features/ (table, fitted state, plan)",
+    "validate": "check the feature table (pandera) -> metrics/validation.json",
+    "train": "cross-validate and fit the model -> models/, metrics/train.json",
+    "evaluate": "score the test split, apply metric gates -> metrics/metrics.json, reports/",
+}
+
+DESCRIPTION = """\
+Reproducible sales-profit pipeline (ingest -> features -> validate -> train -> evaluate).
+
+`dvc repro` runs the stages that changed; the stage subcommands below run one stage directly,
+with the same code (stages/<name>.py). Exit codes: 0 ok, 1 user error, 2 usage error.
+Logging: -v (debug), -q (warnings only) or the LOG_LEVEL environment variable."""
+
+EPILOG = """\
+examples:
+  features-pipeline features check              # validate the feature spec, print its plan
+  features-pipeline train -v                    # run one stage with debug logging
+  features-pipeline compare                     # workspace, commits, experiments; best marked
+  features-pipeline compare --md --sort-by r2   # Markdown for a CI comment
+  features-pipeline predict --input new_orders.csv --output predictions.csv
+
+`features-pipeline COMMAND --help` shows each command's options and defaults."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks; appends ``(default: X)`` where a default exists."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        shown = (
+            "%(default)" not in text
+            and default not in (None, False, argparse.SUPPRESS)
+            and not action.required
+            and not isinstance(action, argparse._StoreConstAction)
+            and action.option_strings
+        )
+        return f"{text} (default: %(default)s)" if shown else text
+
+
+def subcommand(
+    commands: Commands,
+    name: str,
+    summary: str,
+    description: str | None = None,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand parser: ``summary`` in the command list, defaults shown in its help."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description or summary,
+        epilog=epilog,
+        formatter_class=HelpFormatter,
+    )
+
+
+def add_stages(commands: Commands) -> None:
+    """One subcommand per stage (``features`` also has ``check``)."""
+    for name, summary in STAGE_HELP.items():
+        stage = subcommand(
+            commands,
+            name,
+            summary,
+            description=f"Run the {name} stage: {summary}.\nSame code as `python "
+            f"stages/{name}.py` (what `dvc repro` runs); the stage's wall-clock\ntime goes to "
+            f"metrics/timing/{name}.json.",
+        )
+        add_common_arguments(stage)
+        if name == "features":
+            add_features_actions(stage.add_subparsers(dest="action", metavar="ACTION"))
+
+
+def add_features_actions(actions: Commands) -> None:
+    """``features check`` (the spec's plan, no data read) and ``features types`` (the catalog)."""
+    types = subcommand(
+        actions, "types", "list every feature type with its kind, keys and an example (Markdown)"
+    )
+    add_verbosity_arguments(types)
+    check = subcommand(
+        actions, "check", "validate a feature spec (no data read) and print its plan as a tree"
+    )
+    add_common_arguments(check)
+    check.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="spec file (default: features.spec of the params file)",
+    )
+
+
+def add_predict(commands: Commands) -> None:
+    """``predict``: model, input, output, card, state, history and invalid-row options."""
+    predict = subcommand(
+        commands,
+        "predict",
+        "predict for a CSV of new orders with the trained model and feature state",
+        description="Predict the target for new orders: parse the CSV as ingest does, compute "
+        "the features\nwith the saved training state, apply the model. Rows breaking the raw "
+        "contract are\nreported by line and skipped (or fail the run with --on-invalid fail).",
+    )
+    predict.add_argument("--model", type=Path, default=MODEL_FILE.path, help="skops model file")
+    predict.add_argument("--input", type=Path, required=True, help="CSV of new orders")
+    predict.add_argument("--output", type=Path, required=True, help="CSV of predictions to write")
+    predict.add_argument(
+        "--card",
+        type=Path,
+        default=None,
+        help="model card (default: model_card.json beside the model)",
+    )
+    predict.add_argument(
+        "--state",
+        type=Path,
+        default=FEATURE_STATE.path,
+        help="fitted feature state directory",
+    )
+    predict.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="earlier orders (parquet or CSV), needed by models with window features",
+    )
+    predict.add_argument(
+        "--on-invalid",
+        choices=("skip", "fail"),
+        default="skip",
+        help="rows failing the raw contract: skip and report them, or fail",
+    )
+    predict.add_argument(
+        "--rejected",
+        type=Path,
+        default=None,
+        help="write the skipped rows and their failures here (CSV)",
+    )
+    add_verbosity_arguments(predict)
+
+
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def add_compare(commands: Commands) -> None:
+    """``compare``: sort metric and direction, output format, commit scope, metrics file."""
+    compare = subcommand(
+        commands,
+        "compare",
+        "compare workspace, commits and DVC experiments (metrics, differing params)",
+        description="Compare the workspace, commits and DVC experiments (from `dvc exp show "
+        "--json`):\nthe metrics that differ, the summed stage seconds and the params that "
+        "differ,\nsorted by a metric, the best marked with ★. Failed or queued experiments "
+        "are listed last.",
+        epilog="examples:\n"
+        "  features-pipeline compare --sort-by r2\n"
+        '  features-pipeline compare --md >> "$GITHUB_STEP_SUMMARY"\n'
+        '  dvc exp apply "$(features-pipeline compare --best)"',
+    )
+    compare.add_argument(
+        "--sort-by",
+        default=DEFAULT_SORT,
+        help="metric to sort by (name; file.name with --all-metrics)",
+    )
+    direction = compare.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--asc",
+        dest="ascending",
+        action="store_const",
+        const=True,
+        default=None,
+        help="ascending (default: from the metric's name: rmse, mae, mape, seconds ascending; "
+        "others descending)",
+    )
+    direction.add_argument(
+        "--desc", dest="ascending", action="store_const", const=False, help="descending"
+    )
+    output = compare.add_mutually_exclusive_group()
+    output.add_argument(
+        "--md",
+        dest="format",
+        action="store_const",
+        const="md",
+        default="table",
+        help="print Markdown (for CI comments and job summaries)",
+    )
+    output.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="print JSON (scripts)"
+    )
+    output.add_argument(
+        "--best",
+        action="store_true",
+        help="print only the name of the best finished experiment (for dvc exp apply/branch)",
+    )
+    scope = compare.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n",
+        "--num",
+        type=positive,
+        default=3,
+        help="show the last NUM commits from HEAD and their experiments",
+    )
+    scope.add_argument(
+        "-A", "--all-commits", action="store_true", help="show every commit and its experiments"
+    )
+    compare.add_argument(
+        "--metrics-file", default=DEFAULT_METRICS_FILE, help="metrics file to show"
+    )
+    compare.add_argument(
+        "--all-metrics",
+        action="store_true",
+        help="metrics of every metrics file, named file.key (e.g. train.cv.rmse_mean)",
+    )
+    add_verbosity_arguments(compare)
+
+
+def package_version() -> str:
+    """The installed version of features-pipeline (``unknown`` from a bare source tree)."""
+    try:
+        return version("features-pipeline")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``features-pipeline`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", title="commands"
+    )
+    add_stages(commands)
+    add_predict(commands)
+    add_compare(commands)
+    return parser

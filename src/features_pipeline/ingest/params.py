@@ -1,0 +1,41 @@
+"""Typed ``ingest:`` and ``split:`` sections of params.yaml."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from features_pipeline.columns import RAW_COLUMNS, canonical_column_name
+from features_pipeline.contracts.params import StrictModel
+
+SYNTHETIC_SOURCE = "synthetic"
+MAX_SYNTHETIC_ROWS = 900_000_000  # as many as there are unique 9-digit Order IDs
+
+
+class IngestParams(StrictModel):
+    source: str = SYNTHETIC_SOURCE
+    rows: int = Field(default=10_000, gt=0, le=MAX_SYNTHETIC_ROWS)
+    seed: int = Field(default=42, ge=0)
+    required_columns: tuple[str, ...] = RAW_COLUMNS
+
+    @field_validator("required_columns")
+    @classmethod
+    def _known_columns(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        canonical = []
+        for name in names:
+            known = canonical_column_name(name)
+            if known is None:
+                raise ValueError(f"unknown column {name!r}; known: {', '.join(RAW_COLUMNS)}")
+            canonical.append(known)
+        return tuple(canonical)
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.source == SYNTHETIC_SOURCE
+
+
+class SplitParams(StrictModel):
+    strategy: Literal["random", "time"] = "random"
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = Field(default=42, ge=0, lt=2**64)

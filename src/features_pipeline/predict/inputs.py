@@ -1,0 +1,118 @@
+"""From checked raw rows to predictions: the saved feature state computes the model's inputs.
+
+Window features (lag, rolling, rank, cumulative) look at earlier orders: a model using them
+needs the history table, and is refused without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from features_pipeline import columns as c
+from features_pipeline.contracts.card import RAW, ModelCard
+from features_pipeline.contracts.paths import CARD_NAME
+from features_pipeline.contracts.plan_file import Kind
+from features_pipeline.errors import UserError
+from features_pipeline.features.engine import transform
+from features_pipeline.features.plan import Plan
+from features_pipeline.features.state import FittedState
+from features_pipeline.logs import progress
+
+PREDICT_BATCH = 100_000  # rows per model.predict call (a progress bar advances per batch)
+_NEW = "__new_row__"
+
+
+def prediction_column(target: str) -> str:
+    """``Predicted <target>``: the column of predictions."""
+    return f"Predicted {target}"
+
+
+def needed_raw_columns(plan: Plan, inputs: Sequence[str]) -> list[str]:
+    """Raw columns a row must carry to compute ``inputs`` (fitted features: their join keys)."""
+    raw = plan.needed_inputs(inputs) | {c.ORDER_ID}
+    return [name for name in c.RAW_COLUMNS if name in raw]
+
+
+def check_state_matches(card: ModelCard, state: FittedState, source: str) -> None:
+    """Every engineered model input exists in the feature state with the dtype it was trained on."""
+    target = card.target
+    if state.plan.target != target:
+        raise UserError(
+            f"{source}: the model predicts {target!r} but the feature state was built for "
+            f"{state.plan.target!r}"
+        )
+    names = set(state.plan.names)
+    for name in card.features:
+        entry = card.inputs.get(name)
+        if entry is None or entry.kind == RAW:
+            continue
+        if name not in names:
+            raise UserError(f"{source}: model input {name!r} is not in the feature state")
+        trained = entry.dtype
+        if str(state.plan[name].dtype) != trained:
+            raise UserError(
+                f"{source}: model input {name!r} was {trained} in training but the feature state "
+                f"makes {state.plan[name].dtype}; re-run the pipeline (dvc repro)"
+            )
+
+
+def model_inputs(
+    card: ModelCard,
+    state: FittedState,
+    new_rows: pl.DataFrame,
+    history: pl.DataFrame | None = None,
+    card_source: str = CARD_NAME,
+) -> pl.DataFrame:
+    """The model's input columns for ``new_rows`` (same order), computed with the saved state.
+
+    Window features are computed over ``history`` plus the new rows (history rows with the Order
+    ID of a new row are replaced by it); without history a model using them is refused.
+    """
+    features = list(card.features)
+    subplan = state.plan.restricted_to(features)
+    window = subplan.names_of(Kind.WINDOW)
+    if window and history is None:
+        raise UserError(
+            f"{card_source}: the model uses window feature(s) {', '.join(map(repr, window))} that "
+            "need earlier orders; pass the history table (e.g. --history "
+            "data/interim/sales.parquet) or train without them"
+        )
+    raw = needed_raw_columns(state.plan, features)
+    rows = new_rows.select(raw).with_columns(pl.lit(True).alias(_NEW))
+    if window and history is not None:
+        past = history.select(raw).filter(
+            ~pl.col(c.ORDER_ID).is_in(rows.get_column(c.ORDER_ID).implode())
+        )
+        rows = pl.concat([past.with_columns(pl.lit(False).alias(_NEW)), rows])
+    transformed = transform(rows, dataclasses.replace(state, plan=subplan))
+    return transformed.filter(pl.col(_NEW)).select(features)
+
+
+def predict_rows(
+    model: Any, target: str, new_rows: pl.DataFrame, inputs: pl.DataFrame
+) -> pl.DataFrame:
+    """``Order ID`` and the prediction of ``target`` for each of ``new_rows``, from its model
+    ``inputs`` (:func:`model_inputs`, same order)."""
+    predicted = predict_in_batches(model, inputs)
+    return new_rows.select(c.ORDER_ID).with_columns(pl.Series(prediction_column(target), predicted))
+
+
+def predict_in_batches(model: Any, inputs: pl.DataFrame, batch: int = PREDICT_BATCH) -> np.ndarray:
+    """``model.predict`` over row batches, with a progress bar on a terminal for large inputs.
+
+    Predictions are row-wise, so batches give the values of one call.
+    """
+    if inputs.height <= batch:
+        return np.asarray(model.predict(inputs), dtype=np.float64)
+    parts: list[np.ndarray] = []
+    with progress("predict", total=inputs.height) as advance:
+        for offset in range(0, inputs.height, batch):
+            chunk = inputs.slice(offset, batch)
+            parts.append(np.asarray(model.predict(chunk), dtype=np.float64))
+            advance(chunk.height)
+    return np.concatenate(parts)

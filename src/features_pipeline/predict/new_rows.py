@@ -1,0 +1,128 @@
+"""New orders for prediction: parsed as ingest does, rows breaking the raw contract set aside.
+
+Also the history table window features need, and the one-line summary of rejected rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from features_pipeline import columns as c
+from features_pipeline.errors import UserError
+from features_pipeline.ingest.contract import check_raw_contract
+from features_pipeline.ingest.csv_reader import (
+    FIRST_DATA_LINE,
+    LINE_COLUMN,
+    parse_columns,
+    read_raw_strings,
+    read_sales_csv,
+)
+
+OnInvalid = Literal["skip", "fail"]
+REJECTED_COLUMNS = ("line", "column", "check", "value")
+SHOWN_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class NewRows:
+    """Typed raw rows that passed the raw contract, and the rows that did not."""
+
+    frame: pl.DataFrame
+    rejected: pl.DataFrame  # line, column, check, value (one row per failure)
+    rows_read: int
+
+
+def _failure_rows(details: pl.DataFrame, lines: pl.Series | None = None) -> pl.DataFrame:
+    """Failure cases as (line, column, check, value); ``lines`` maps 0-based rows to lines."""
+    if lines is None:
+        line = details.get_column("line").cast(pl.Int64)
+    else:
+        line = lines.cast(pl.Int64).gather(details.get_column("row"))
+    return details.select(
+        line.alias("line"),
+        pl.col("column").cast(pl.String),
+        pl.col("check").cast(pl.String),
+        pl.col("value").cast(pl.String),
+    )
+
+
+def _no_failures() -> pl.DataFrame:
+    """An empty rejected-rows table."""
+    return pl.DataFrame(schema={"line": pl.Int64, **dict.fromkeys(REJECTED_COLUMNS[1:], pl.String)})
+
+
+def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "skip") -> NewRows:
+    """Parse ``path`` like ingest and check the raw contract on the columns it has.
+
+    ``required`` columns must exist. Rows with unparsable cells or failing a contract check are
+    skipped and returned in ``rejected`` (``on_invalid="skip"``) or fail the run (``"fail"``).
+    """
+    strings = read_raw_strings(path)
+    missing = [name for name in required if name not in strings.columns]
+    if missing:
+        raise UserError(
+            f"{path}: missing column(s) {', '.join(map(repr, missing))} needed by the model"
+        )
+    rejected: list[pl.DataFrame] = []
+    while True:
+        try:
+            parsed = parse_columns(path, strings)
+            break
+        except UserError as error:
+            if on_invalid == "fail" or error.details is None:
+                raise
+            rejected.append(_failure_rows(error.details))
+            bad_lines = error.details.get_column("line").cast(pl.Int64)
+            strings = strings.filter(~pl.col(LINE_COLUMN).cast(pl.Int64).is_in(bad_lines.implode()))
+            if strings.height == 0:
+                raise UserError(f"{path}: no row can be read ({error.message})") from None
+    lines = strings.get_column(LINE_COLUMN)
+    if on_invalid == "fail":
+        frame = check_raw_contract(parsed, str(path), required, FIRST_DATA_LINE, "line")
+        return NewRows(frame, _no_failures(), frame.height)
+    try:
+        frame = check_raw_contract(parsed, str(path), required, first_row=0, row_word="row")
+    except UserError as error:
+        details = error.details
+        if details is None or details.get_column("row").null_count():
+            raise  # a table-level failure (e.g. a missing column): no row can be trusted
+        rejected.append(_failure_rows(details, lines))
+        bad = set(details.get_column("row").to_list())
+        keep = pl.Series([index not in bad for index in range(parsed.height)])
+        if not keep.any():
+            raise UserError(f"{path}: every row fails the raw contract ({error.message})") from None
+        frame = parsed.filter(keep)
+    table = pl.concat(rejected).sort("line", maintain_order=True) if rejected else _no_failures()
+    rows_read = frame.height + table.get_column("line").n_unique()
+    return NewRows(frame=frame, rejected=table, rows_read=rows_read)
+
+
+def read_history(path: Path, columns: Sequence[str]) -> pl.DataFrame:
+    """Past orders (a parquet table like data/interim/sales.parquet, or a Sales CSV)."""
+    if not path.exists():
+        raise UserError(f"{path}: history table not found")
+    if path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+    else:
+        frame = check_raw_contract(read_sales_csv(path), str(path), (), FIRST_DATA_LINE, "line")
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{path}: history lacks column(s) {', '.join(map(repr, missing))} needed by the model"
+        )
+    return frame.select(columns).cast({name: c.RAW_SCHEMA[name] for name in columns})
+
+
+def describe_rejected(rejected: pl.DataFrame) -> str:
+    """``2 row(s) (line 5: 'Units Sold' fails 'Units Sold > 0' ('-3'), ...)``."""
+    rows = rejected.get_column("line").n_unique()
+    examples = ", ".join(
+        f"line {line}: {column!r} fails {check!r} ({value!r})"
+        for line, column, check, value in rejected.head(SHOWN_EXAMPLES).iter_rows()
+    )
+    return f"{rows} row(s) ({examples}{', ...' if rejected.height > SHOWN_EXAMPLES else ''})"

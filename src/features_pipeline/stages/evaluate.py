@@ -1,0 +1,82 @@
+"""Stage evaluate: model on the test split -> metrics + gates, plot data, offline report."""
+
+from __future__ import annotations
+
+import argparse
+
+import polars as pl
+
+from features_pipeline import columns as c
+from features_pipeline.contracts import paths
+from features_pipeline.contracts.card import read_card
+from features_pipeline.contracts.metrics_files import read_train_metrics
+from features_pipeline.contracts.params import read_params
+from features_pipeline.contracts.split import SPLIT, TEST, split_rows
+from features_pipeline.errors import UserError
+from features_pipeline.io import (
+    write_csv_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
+from features_pipeline.logs import get_logger, timed
+from features_pipeline.model.artifacts import load_model_checked
+from features_pipeline.model.evaluate import evaluate_model, require_columns
+from features_pipeline.model.gates import failure_line
+from features_pipeline.model.params import EvaluateParams, TrainParams
+from features_pipeline.model.threads import model_threads
+from features_pipeline.report.build import report_data
+from features_pipeline.report.html import render_html
+from features_pipeline.report.markdown import render_markdown
+from features_pipeline.runner import StageFacts, main_for
+
+log = get_logger("stages.evaluate")
+
+
+def run(args: argparse.Namespace) -> StageFacts:
+    params = read_params(args.params)
+    evaluate = params.section("evaluate", EvaluateParams)
+    train = params.section("train", TrainParams)
+    card = read_card(paths.MODEL_CARD.path)
+    model = load_model_checked(paths.MODEL_FILE.path, card, str(paths.MODEL_CARD))
+    features, target = list(card.features), card.target
+    needed = [*dict.fromkeys([*features, target, c.ORDER_ID, SPLIT])]
+    table = str(paths.FEATURE_TABLE)
+    schema = paths.FEATURE_TABLE.parquet_schema()
+    require_columns(schema, needed, table, f"model inputs named in {paths.MODEL_CARD}")
+    test = split_rows(paths.FEATURE_TABLE.read_parquet(needed), TEST, table)
+    with (
+        timed(log, "evaluate", rows=test.height, features=len(features)),
+        model_threads(train.threads),
+    ):
+        evaluation = evaluate_model(model, test, features, target, evaluate)
+    log.info("test %s", " ".join(f"{k}={v}" for k, v in evaluation.metrics.items()))
+    for gate in evaluation.gates:
+        log.info("gate %s: %s", "passed" if gate.passed else "FAILED", gate.describe())
+
+    write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
+    write_csv_atomic(evaluation.points, paths.PREDICTION_POINTS.path)
+    write_csv_atomic(evaluation.importance, paths.IMPORTANCE.path)
+    with timed(log, "report"):
+        report = report_data(
+            evaluation,
+            cv_summary=read_train_metrics(paths.TRAIN_METRICS).cv,
+            cv_folds=pl.read_csv(paths.CV_FOLDS.require()),
+            card=card,
+            params={
+                "train": train.model_dump(mode="json"),
+                "evaluate": evaluate.model_dump(mode="json"),
+            },
+        )
+        write_text_atomic(render_html(report), paths.REPORT_HTML.path)
+        write_text_atomic(render_markdown(report), paths.REPORT_MD.path)
+    write_json_atomic(evaluation.metrics_record(), paths.TEST_METRICS.path)
+    log.info("wrote %s, %s, %s", paths.TEST_METRICS, paths.REPORT_HTML, paths.REPORT_MD)
+    failed = failure_line(evaluation.gates)
+    if failed and evaluate.fail_on_gate:
+        raise UserError(f"{failed} (evaluate.fail_on_gate is true)")
+    return {"rows": test.height, "cols": len(features)}
+
+
+def main() -> None:
+    main_for("evaluate", run, __doc__ or "")

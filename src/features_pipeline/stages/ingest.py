@@ -1,0 +1,75 @@
+"""Stage ingest: synthetic sample or CSV -> raw-contract-checked table with a split column."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import polars as pl
+
+from features_pipeline.contracts import paths
+from features_pipeline.contracts.params import read_params
+from features_pipeline.contracts.split import SPLIT
+from features_pipeline.errors import UserError
+from features_pipeline.ingest.contract import check_raw_contract
+from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_sales_csv
+from features_pipeline.ingest.params import IngestParams, SplitParams
+from features_pipeline.ingest.split import assign_split
+from features_pipeline.ingest.synthetic import generate_sales
+from features_pipeline.io import write_parquet_atomic
+from features_pipeline.logs import get_logger, status, timed
+from features_pipeline.runner import StageFacts, main_for
+
+log = get_logger("stages.ingest")
+
+
+def source_path(params: IngestParams, params_file: Path) -> Path:
+    """The CSV path; it must live under data/raw/ so that DVC tracks it as a dependency."""
+    path = Path(params.source)
+    raw_dir = paths.RAW_DATA_DIR
+    inside = (Path.cwd() / path).resolve().is_relative_to((Path.cwd() / raw_dir).resolve())
+    if not inside:
+        raise UserError(
+            f"{params_file}: ingest.source: {params.source!r} is outside {raw_dir}/; "
+            f"copy the CSV into {raw_dir}/ so DVC re-runs ingest when it changes"
+        )
+    return path
+
+
+def load_source(params: IngestParams, params_file: Path) -> pl.DataFrame:
+    """Generate the synthetic sample or read and check the CSV named by ``ingest.source``."""
+    if params.is_synthetic:
+        with (
+            timed(log, "generate_synthetic", rows=params.rows, seed=params.seed) as fields,
+            status(f"generating {params.rows:,} synthetic orders"),
+        ):
+            frame = generate_sales(params.rows, params.seed)
+            fields.update(cols=frame.width)
+        with status("checking the raw contract"):
+            return check_raw_contract(frame, "synthetic sample", params.required_columns)
+    path = source_path(params, params_file)
+    with timed(log, "read_csv", path=path) as fields, status(f"reading {path}"):
+        frame = read_sales_csv(path)
+        fields.update(rows=frame.height, cols=frame.width)
+    with status("checking the raw contract"):
+        return check_raw_contract(
+            frame, str(path), params.required_columns, first_row=FIRST_DATA_LINE, row_word="line"
+        )
+
+
+def run(args: argparse.Namespace) -> StageFacts:
+    params = read_params(args.params)
+    ingest = params.section("ingest", IngestParams)
+    split = params.section("split", SplitParams)
+    output = paths.INTERIM_TABLE.path
+    with timed(log, "ingest", source=ingest.source) as fields:
+        frame = assign_split(load_source(ingest, args.params), **split.model_dump())
+        write_parquet_atomic(frame, output)
+        counts = dict(frame.get_column(SPLIT).value_counts().sort(SPLIT).iter_rows())
+        fields.update(rows=frame.height, cols=frame.width, **counts)
+    log.info("wrote %s", output)
+    return {"rows": frame.height, "cols": frame.width}
+
+
+def main() -> None:
+    main_for("ingest", run, __doc__ or "")

@@ -1,0 +1,65 @@
+"""Stage train: feature table -> cross-validated, fitted model (skops) + model card + CV metrics."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+
+from features_pipeline.contracts import paths
+from features_pipeline.contracts.params import read_params
+from features_pipeline.contracts.plan_file import read_plan_file
+from features_pipeline.contracts.split import SPLIT
+from features_pipeline.io import write_csv_atomic, write_json_atomic
+from features_pipeline.logs import get_logger, timed
+from features_pipeline.model.artifacts import save_model
+from features_pipeline.model.card import build_card, data_sha256
+from features_pipeline.model.params import TrainParams
+from features_pipeline.model.train import prepare, timing, train_metrics, train_model
+from features_pipeline.runner import StageFacts, main_for
+
+log = get_logger("stages.train")
+
+
+def run(args: argparse.Namespace) -> StageFacts:
+    params = read_params(args.params).section("train", TrainParams)
+    plan = read_plan_file(paths.PLAN_FILE)
+    source = str(args.params)
+    schema = paths.FEATURE_TABLE.parquet_schema()
+    setup = prepare(schema, params, plan, source)  # params vs inputs, before any data is read
+    inputs = setup.inputs
+    frame = paths.FEATURE_TABLE.read_parquet(
+        [*dict.fromkeys([*inputs.features, inputs.target, SPLIT])]
+    )
+    with timed(log, "train", model=setup.spec.name, folds=params.cv_folds) as fields:
+        result = train_model(frame, params, plan, source, str(paths.FEATURE_TABLE), setup)
+        fields.update(rows=result.rows, features=len(inputs.features), **timing(result))
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    metrics = train_metrics(result)
+    log.info("cv %s", " ".join(f"{key}={value}" for key, value in metrics.cv.items()))
+    data = save_model(result.model, paths.MODEL_FILE.path)
+    card = build_card(
+        result=result,
+        schema=frame.schema,
+        plan=plan,
+        training_sha256=data_sha256(result.training_frame),
+        seed=params.seed,
+        cv=metrics.cv,
+        model_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    write_json_atomic(card.to_json(), paths.MODEL_CARD.path)
+    write_json_atomic(metrics.to_json(), paths.TRAIN_METRICS.path)
+    write_csv_atomic(result.cv.fold_table(), paths.CV_FOLDS.path)
+    log.info(
+        "wrote %s, %s, %s, %s",
+        paths.MODEL_FILE,
+        paths.MODEL_CARD,
+        paths.TRAIN_METRICS,
+        paths.CV_FOLDS,
+    )
+    # wall-clock fit times go to metrics/timing/train.json with the stage's time (not hashed)
+    return {"rows": result.rows, "cols": len(inputs.features), **timing(result)}
+
+
+def main() -> None:
+    main_for("train", run, __doc__ or "")

@@ -1,0 +1,50 @@
+"""Stage validate: check the feature table before any model is trained on it."""
+
+from __future__ import annotations
+
+import argparse
+
+from features_pipeline.contracts import paths
+from features_pipeline.contracts.params import ModelInputsParams, read_params
+from features_pipeline.contracts.plan_file import model_inputs, read_plan_file
+from features_pipeline.io import write_csv_atomic, write_json_atomic
+from features_pipeline.logs import get_logger, status, timed
+from features_pipeline.runner import StageFacts, main_for
+from features_pipeline.validation.metrics import validation_metrics
+from features_pipeline.validation.params import ValidateParams
+from features_pipeline.validation.validator import validate_feature_table, validation_error
+
+log = get_logger("stages.validate")
+
+
+def run(args: argparse.Namespace) -> StageFacts:
+    params = read_params(args.params)
+    validate = params.section("validate", ValidateParams)
+    plan = read_plan_file(paths.PLAN_FILE)
+    inputs = model_inputs(params.section("train", ModelInputsParams), plan, str(args.params))
+    frame = paths.FEATURE_TABLE.read_parquet()
+    with (
+        timed(log, "validate", rows=frame.height, cols=frame.width) as fields,
+        status("validating the feature table"),
+    ):
+        result = validate_feature_table(frame, plan, inputs, validate)
+        fields.update(checks=result.checks_run, failed=result.checks_failed)
+    # Written on failure too, for inspection; DVC records them only when the stage passes.
+    write_json_atomic(validation_metrics(result), paths.VALIDATION_METRICS.path)
+    write_csv_atomic(result.cases, paths.VALIDATION_FAILURES.path)
+    for column, check, value, row in result.warnings.iter_rows():
+        where = f" (row {row})" if row is not None else ""
+        log.warning("column %r: %s: %r%s", column, check, value, where)
+    if not result.passed:
+        raise validation_error(result, str(paths.FEATURE_TABLE), str(paths.VALIDATION_FAILURES))
+    log.info(
+        "%d checks passed, %d warning(s); wrote %s",
+        result.checks_run - result.checks_warned,
+        result.checks_warned,
+        paths.VALIDATION_METRICS,
+    )
+    return {"rows": frame.height, "cols": frame.width, "checks": result.checks_run}
+
+
+def main() -> None:
+    main_for("validate", run, __doc__ or "")
