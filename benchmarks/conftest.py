@@ -1,6 +1,6 @@
 """Shared inputs of the benchmark suites, and the ratio table printed at the end of a run.
 
-Run every suite (about five minutes on two cores):
+Run every suite (about eight minutes on two cores; Spark benchmarks only with -m "not slow"):
     pytest benchmarks/ --benchmark-only
 """
 

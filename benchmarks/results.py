@@ -7,6 +7,7 @@ taken minutes apart on it mean little, absolute seconds even less).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 RESULTS: dict[str, float] = {}
@@ -33,6 +34,36 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
     ("train/features 1M (default model)", "train/1M", "features/planned/1M"),
     ("evaluate/features 1M", "evaluate/1M", "features/planned/1M"),
     ("dvc repro no-op / forced (10k)", "pipeline/noop", "pipeline/forced"),
+    (
+        "features 100k: new polars/previous engine (medians)",
+        "engines/polars/median/100k",
+        "engines/previous/median/100k",
+    ),
+    (
+        "features 1M: new polars/previous engine (medians)",
+        "engines/polars/median/1M",
+        "engines/previous/median/1M",
+    ),
+    (
+        "features 1M file: new polars/previous engine (medians)",
+        "engines/file/polars/median/1M",
+        "engines/file/previous/median/1M",
+    ),
+    (
+        "engines 1M file: duckdb/polars",
+        "engines/file/duckdb/1M",
+        "engines/file/polars/1M",
+    ),
+    (
+        "engines 1M file: spark/polars",
+        "engines/file/spark/1M",
+        "engines/file/polars/1M",
+    ),
+    (
+        "engines 1M file: spark/duckdb",
+        "engines/file/spark/1M",
+        "engines/file/duckdb/1M",
+    ),
 )
 
 
@@ -43,6 +74,14 @@ def remember(key: str, benchmark: Any) -> float | None:
         return None
     RESULTS[key] = stats.stats.min
     return RESULTS[key]
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (``/proc/loadavg``; 0 where there is none)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def ratio(numerator: str, denominator: str) -> float | None:

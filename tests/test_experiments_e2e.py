@@ -20,6 +20,7 @@ from dvc.utils.hydra import apply_overrides, get_hydra_sweeps
 from support import REPO_ROOT, command_env, run_command
 
 from features_pipeline.contracts.params import ParamsFile, load_yaml
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.features.params import FeaturesParams
 from features_pipeline.ingest.params import IngestParams, SplitParams
 from features_pipeline.model.params import EvaluateParams, TrainParams
@@ -108,13 +109,16 @@ def hydra_value(value: Any) -> str:
         return "[" + ",".join(hydra_value(item) for item in value) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"{key}: {hydra_value(item)}" for key, item in value.items()) + "}"
-    return str(value)
+    text = str(value)
+    # Hydra reads [ ] { } , = and spaces as syntax: such a string is quoted (as a user must)
+    return f"'{text}'" if isinstance(value, str) and re.search(r"[\[\]{},=\s]", text) else text
 
 
 def check_typed(path: Path) -> dict[str, Any]:
     """Load every section of a params file with the stages' typed models (as each stage does)."""
     raw = load_yaml(path)
     for section, model in (
+        ("engine", EngineParams),
         ("ingest", IngestParams),
         ("split", SplitParams),
         ("features", FeaturesParams),

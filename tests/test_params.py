@@ -183,5 +183,5 @@ def test_an_unknown_section_is_named_with_a_suggestion(tmp_path: Path) -> None:
         read_params(path)
     assert caught.value.message == (
         f"{path}: unknown section 'trian' — did you mean 'train'? "
-        "(sections: ingest, split, features, validate, train, evaluate)"
+        "(sections: engine, ingest, split, features, validate, train, evaluate)"
     )

@@ -9,7 +9,7 @@ import polars as pl
 from features_pipeline.errors import UserError
 
 if TYPE_CHECKING:
-    from pandera.errors import SchemaErrors
+    from features_pipeline.pandera_polars import SchemaErrors
 
 SHOWN_EXAMPLES = 3
 

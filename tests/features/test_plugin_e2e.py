@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.features.types.base import Feature, Schema, require_numeric
@@ -53,8 +54,8 @@ class Square(Feature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Int64() if schema[self.column].is_integer() else pl.Float64()
 
-    def expression(self) -> pl.Expr:
-        return (pl.col(self.column) * pl.col(self.column)).alias(self.name)
+    def expression(self) -> nw.Expr:
+        return nw.col(self.column) * nw.col(self.column)
 '''
 TEST_FILE = Path("tests/features/test_type_square.py")
 SQUARE_TEST = '''\

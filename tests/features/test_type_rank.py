@@ -13,6 +13,7 @@ FRAME = pl.DataFrame(
     {
         "g": ["a", "a", "a", "a", "a", "b", "b"],
         "x": [30, 20, 10, 20, None, 7, 7],
+        "id": [1, 5, 2, 3, 4, 6, 7],
     }
 )
 
@@ -28,13 +29,18 @@ def rank(**how: object) -> dict:
         ("min", [4, 2, 1, 2, None], pl.Int64),
         ("max", [4, 3, 1, 3, None], pl.Int64),
         ("dense", [3, 2, 1, 2, None], pl.Int64),
-        ("ordinal", [4, 2, 1, 3, None], pl.Int64),  # ties in row order
+        ("ordinal", [4, 3, 1, 2, None], pl.Int64),  # ties in tie_breaker order (id 5 after 3)
     ],
 )
 def test_tie_methods(method: str, expected: list[object], dtype: type[pl.DataType]) -> None:
-    out = compute(FRAME.head(5), rank(method=method))
+    out = compute(FRAME.head(5), rank(method=method, tie_breaker="id"))
     assert column(out, "r") == expected
     assert out.schema["r"] == dtype
+
+
+def test_ordinal_descending_breaks_ties_by_the_tie_breaker_ascending() -> None:
+    out = compute(FRAME.head(5), rank(method="ordinal", descending=True, tie_breaker="id"))
+    assert column(out, "r") == [1, 3, 4, 2, None]
 
 
 def test_default_method_is_average_and_descending_flips_the_order() -> None:

@@ -83,13 +83,15 @@ def features_check(args: argparse.Namespace) -> None:
     from rich.console import Console
 
     from features_pipeline.contracts.params import ModelInputsParams, ParamsFile, read_params
+    from features_pipeline.engines.params import EngineParams
     from features_pipeline.features.params import FeaturesParams
     from features_pipeline.features.plan import load_plan
     from features_pipeline.features.plan_tree import plan_tree
 
     params = read_params(args.params) if args.params.exists() else ParamsFile(args.params, {})
     spec = args.spec or params.section("features", FeaturesParams).spec
-    plan = load_plan(spec, None, params.section("train", ModelInputsParams).target)
+    engine = args.engine or params.section("engine", EngineParams).name
+    plan = load_plan(spec, None, params.section("train", ModelInputsParams).target, engine)
     Console().print(plan_tree(plan))
 
 

@@ -110,6 +110,13 @@ def add_features_actions(actions: Commands) -> None:
         default=None,
         help="spec file (default: features.spec of the params file)",
     )
+    check.add_argument(
+        "--engine",
+        choices=("polars", "duckdb", "spark"),
+        default=None,
+        help="check that this engine can run every feature (default: engine.name of the params "
+        "file, else polars)",
+    )
 
 
 def add_predict(commands: Commands) -> None:

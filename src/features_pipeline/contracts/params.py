@@ -18,7 +18,15 @@ from features_pipeline.columns import TOTAL_PROFIT
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 
-SECTIONS: tuple[str, ...] = ("ingest", "split", "features", "validate", "train", "evaluate")
+SECTIONS: tuple[str, ...] = (
+    "engine",
+    "ingest",
+    "split",
+    "features",
+    "validate",
+    "train",
+    "evaluate",
+)
 
 
 class StrictModel(BaseModel):

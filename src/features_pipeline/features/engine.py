@@ -1,17 +1,24 @@
-"""Run a plan on a Polars frame: one ``with_columns`` per dependency level (parallel in Polars).
+"""Run a plan on any engine: one ``with_columns`` per dependency level (parallel in Polars).
 
-Fitted features learn one table per key set and level from ``split == "train"`` rows only; the
-learned tables form the :class:`FittedState` that :func:`transform` reuses on new rows.
+Feature expressions are narwhals expressions, the same on every engine; an executor
+(``features_pipeline.engines``) binds them to Polars, DuckDB or Spark. Fitted features learn one
+table per key set and level from ``split == "train"`` rows only; the learned tables are
+collected as Polars frames, rounded, and form the :class:`FittedState` that :func:`transform`
+reuses on new rows (always with Polars).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Any
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.contracts.split import SPLIT, TRAIN
+from features_pipeline.engines.base import ROW, Executor, Ordering
+from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.errors import UserError
 from features_pipeline.features.params import Mode
 from features_pipeline.features.plan import Plan, PlannedFeature
@@ -23,10 +30,14 @@ log = get_logger(__name__)
 
 SIGNIFICANT_DIGITS = 12  # learned floats are rounded so parallel sums give identical bytes
 SHOWN_EXAMPLES = 3
-# Polars 2 defaults to the streaming engine; on this workload (window features over groups,
-# several joins) the in-memory engine measured ~1.4x faster at 1M rows, and the frame is in memory
-# anyway. Both modes use the same engine so the planned/sequential benchmark stays fair.
-COLLECT_ENGINE: Literal["in-memory"] = "in-memory"
+Frame = nw.LazyFrame[Any]
+
+
+def narwhals_dtype(dtype: pl.DataType) -> Any:
+    """The narwhals dtype of a planned Polars dtype."""
+    if isinstance(dtype, pl.Datetime):
+        return nw.Datetime(dtype.time_unit, dtype.time_zone)
+    return getattr(nw, type(dtype).__name__)()
 
 
 def _fitted(level: Sequence[PlannedFeature]) -> list[FittedFeature]:
@@ -35,182 +46,198 @@ def _fitted(level: Sequence[PlannedFeature]) -> list[FittedFeature]:
     ]
 
 
-def learn_queries(train: pl.LazyFrame, features: Sequence[FittedFeature]) -> list[pl.LazyFrame]:
-    """One aggregation query per distinct key set (sorted, floats rounded: deterministic)."""
-    by_keys: dict[tuple[str, ...], list[FittedFeature]] = {}
+def _by_keys(features: Sequence[FittedFeature]) -> dict[tuple[str, ...], list[FittedFeature]]:
+    grouped: dict[tuple[str, ...], list[FittedFeature]] = {}
     for feature in features:
-        by_keys.setdefault(feature.fit_keys(), []).append(feature)
+        grouped.setdefault(feature.fit_keys(), []).append(feature)
+    return grouped
+
+
+def learn_queries(train: Frame, features: Sequence[FittedFeature]) -> list[Frame]:
+    """One aggregation query per distinct key set of ``features``."""
     queries = []
-    for keys, group in by_keys.items():
+    for keys, group in _by_keys(features).items():
         aggregations = [expression for feature in group for expression in feature.fit_expressions()]
-        query = (
-            train.group_by(keys).agg(aggregations).sort(keys)
-            if keys
-            else train.select(aggregations)
+        queries.append(
+            train.group_by(*keys).agg(*aggregations) if keys else train.select(*aggregations)
         )
-        finishing = [expression for feature in group for expression in feature.finish_expressions()]
-        if finishing:
-            query = query.with_columns(finishing)
-        queries.append(query.with_columns(pl.col(pl.Float64).round_sig_figs(SIGNIFICANT_DIGITS)))
     return queries
 
 
-def learn_tables(frame: pl.DataFrame, features: Sequence[FittedFeature]) -> list[LearnedTable]:
-    """Fit ``features`` on the training rows of ``frame`` (all key sets in one parallel collect)."""
-    train = frame.lazy().filter(pl.col(SPLIT) == TRAIN)
-    by_keys: dict[tuple[str, ...], list[str]] = {}
-    for feature in features:
-        by_keys.setdefault(feature.fit_keys(), []).append(feature.name)
-    tables = pl.collect_all(learn_queries(train, features), engine=COLLECT_ENGINE)
+def finish_table(
+    table: pl.DataFrame, keys: Sequence[str], group: Sequence[FittedFeature]
+) -> pl.DataFrame:
+    """A collected learned table made deterministic: sorted by its keys, finished (e.g. counts to
+    shares), floats rounded to 12 significant digits (engines sum in different orders)."""
+    table = table.sort(list(keys)) if keys else table
+    table = table.with_columns(  # DuckDB sums BIGINT into HUGEINT: Decimal(38, 0) when collected
+        pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)
+        for name, dtype in table.schema.items()
+        if isinstance(dtype, pl.Decimal)
+    )
+    finishing = [expression for feature in group for expression in feature.finish_expressions()]
+    if finishing:
+        table = table.with_columns(finishing)
+    return table.with_columns(pl.col(pl.Float64).round_sig_figs(SIGNIFICANT_DIGITS))
+
+
+def learn_tables(
+    frame: Frame, features: Sequence[FittedFeature], executor: Executor
+) -> list[LearnedTable]:
+    """Fit ``features`` on the training rows of ``frame`` (all key sets in one collect)."""
+    train = frame.filter(nw.col(SPLIT) == TRAIN)
+    grouped = _by_keys(features)
+    tables = executor.collect_all(learn_queries(train, features))
     return [
-        LearnedTable(keys=keys, features=tuple(names), table=table)
-        for (keys, names), table in zip(by_keys.items(), tables, strict=True)
+        LearnedTable(
+            keys=keys,
+            features=tuple(feature.name for feature in group),
+            table=finish_table(table, keys, group),
+        )
+        for (keys, group), table in zip(grouped.items(), tables, strict=True)
     ]
 
 
-def join_learned(frame: pl.LazyFrame, table: LearnedTable) -> pl.LazyFrame:
-    """Attach learned columns to every row (left join on the keys, row order kept).
-
-    The join runs on the key columns alone and its learned columns are put beside the frame:
-    joining the whole (wide) frame would copy every column of it once per learned table. A
-    one-row table without keys becomes literals (no cross join copying the frame either).
-    """
+def attach_learned(frame: Frame, table: LearnedTable, executor: Executor) -> Frame:
+    """Every row with the learned columns of its keys; a one-row keyless table as literals."""
     learned = [name for name in table.table.columns if name not in table.keys]
-    if not table.keys:
-        if table.table.height == 1:
-            row = table.table.row(0, named=True)
-            schema = table.table.schema
-            return frame.with_columns(
-                pl.lit(row[name], schema[name]).alias(name) for name in learned
-            )
-        return frame.join(table.table.lazy(), how="cross", maintain_order="left")
-    keys = list(table.keys)
-    looked_up = frame.select(keys).join(
-        table.table.lazy(), on=keys, how="left", maintain_order="left", nulls_equal=False
-    )
-    return pl.concat([frame, looked_up.select(learned)], how="horizontal")
+    if not table.keys and table.table.height == 1:
+        row, schema = table.table.row(0, named=True), table.table.schema
+        return frame.with_columns(
+            nw.lit(row[name], narwhals_dtype(schema[name])).alias(name) for name in learned
+        )
+    return executor.join_learned(frame, table.table, table.keys)
 
 
-Sequences = dict[tuple[str, ...], str]
-
-
-def build_expression(planned: PlannedFeature, sequences: Sequences | None = None) -> pl.Expr:
+def build_expression(planned: PlannedFeature, sequences: dict[Ordering, str]) -> nw.Expr:
     """The expression computing a planned feature, cast to its planned dtype."""
     ordering = planned.feature.ordering()
-    sequence = (sequences or {}).get(ordering) if ordering is not None else None
-    return planned.feature.compute(sequence).cast(planned.dtype).alias(planned.name)
-
-
-def sequence_columns(plan: Plan) -> Sequences:
-    """One helper column name per distinct history order of the plan's window features."""
-    orderings = dict.fromkeys(
-        ordering for p in plan.features if (ordering := p.feature.ordering()) is not None
-    )
-    return {ordering: f"__sequence_{index}__" for index, ordering in enumerate(orderings)}
-
-
-def with_sequences(frame: pl.LazyFrame, sequences: Sequences) -> pl.LazyFrame:
-    """Rank rows once per history order (ordinal: ties already broken by the tie-breaker)."""
-    return frame.with_columns(
-        pl.struct(list(ordering)).rank("ordinal").alias(name)
-        for ordering, name in sequences.items()
-    )
+    sequence = sequences.get(ordering) if ordering is not None else None
+    expression = planned.feature.compute(sequence)
+    return expression.cast(narwhals_dtype(planned.dtype)).alias(planned.name)
 
 
 def _run_level(
-    frame: pl.LazyFrame,
+    frame: Frame,
     level: Sequence[PlannedFeature],
     tables: Sequence[LearnedTable],
-    sequences: Sequences | None = None,
-) -> pl.LazyFrame:
-    """Joins for the level's fitted features, then one ``with_columns`` for the whole level."""
+    executor: Executor,
+    sequences: dict[Ordering, str],
+) -> Frame:
+    """Joins for the level's fitted features, its helper columns, then one ``with_columns`` (and
+    one of native Polars forms on the Polars engine)."""
     for table in tables:
-        frame = join_learned(frame, table)
-    expressions = [build_expression(planned, sequences) for planned in level]
-    helpers = [
+        frame = attach_learned(frame, table, executor)
+    native: list[pl.Expr] = []
+    portable: list[PlannedFeature] = []
+    helpers: dict[str, nw.Expr] = {}
+    for planned in level:
+        ordering = planned.feature.ordering()
+        sequence = sequences.get(ordering) if ordering is not None else None
+        fast = planned.feature.polars_expression(sequence) if executor.runs_polars else None
+        if fast is not None:
+            native.append(fast.cast(planned.dtype).alias(planned.name))
+            continue
+        portable.append(planned)
+        helpers.update(planned.feature.helpers(sequence))
+    if helpers:
+        frame = frame.with_columns(expression.alias(name) for name, expression in helpers.items())
+    names = {planned.name for planned in level}
+    learned = [
         column
         for table in tables
         for column in table.table.columns
-        if column not in table.keys and column not in {p.name for p in level}
+        if column not in table.keys and column not in names
     ]
-    return frame.with_columns(expressions).drop(helpers)
+    expressions = [build_expression(planned, sequences) for planned in portable]
+    if expressions:
+        frame = frame.with_columns(*expressions)
+    if native:
+        frame = executor.with_polars_columns(frame, native)
+    return frame.drop(*learned, *helpers)
 
 
 def _level_tables(
-    frame: pl.LazyFrame, level: Sequence[PlannedFeature], state: FittedState | None
-) -> tuple[pl.LazyFrame, list[LearnedTable]]:
+    frame: Frame,
+    level: Sequence[PlannedFeature],
+    state: FittedState | None,
+    executor: Executor,
+) -> tuple[Frame, list[LearnedTable]]:
     fitted = _fitted(level)
     if not fitted:
         return frame, []
     if state is not None:
         return frame, state.tables_for({feature.name for feature in fitted})
-    materialised = frame.collect(engine=COLLECT_ENGINE)
-    return materialised.lazy(), learn_tables(materialised, fitted)
+    materialised = executor.materialize(frame)  # learned and joined from the same rows
+    return materialised, learn_tables(materialised, fitted, executor)
 
 
-def check_domains(frame: pl.DataFrame, plan: Plan) -> None:
+def check_domains(frame: Frame, plan: Plan, executor: Executor) -> None:
     """Refuse inputs outside a feature's domain (e.g. negative values under ``log``) by name."""
-    for planned in plan.features:
-        feature, domain = planned.feature, planned.feature.domain()
-        if domain is None:
-            continue
-        bad = frame.with_row_index("row", offset=1).filter(domain.invalid)
-        if bad.height:
-            examples = ", ".join(
-                f"row {row}: {value!r}"
-                for row, value in bad.select("row", domain.column).head(SHOWN_EXAMPLES).iter_rows()
-            )
+    checks = [(p.feature, domain) for p in plan.features if (domain := p.feature.domain())]
+    for feature, domain in checks:
+        bad = frame.filter(domain.invalid)
+        counted, shown = executor.collect_all(
+            [
+                bad.select(nw.len().alias("rows")),
+                bad.sort(ROW).select(ROW, domain.column).head(SHOWN_EXAMPLES),
+            ]
+        )
+        count = int(counted.item())
+        if count:
+            examples = ", ".join(f"row {row + 1}: {value!r}" for row, value in shown.iter_rows())
             raise UserError(
                 f"{plan.source}: feature {feature.name!r} ({feature.type}): column "
-                f"{domain.column!r} has {bad.height} {domain.problem} value(s) ({examples}); "
+                f"{domain.column!r} has {count} {domain.problem} value(s) ({examples}); "
                 f"{domain.rule}"
             )
 
 
-def _ordered_output(frame: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    inputs = [name for name in frame.columns if name not in plan.names and name != SPLIT]
-    tail = [SPLIT] if SPLIT in frame.columns else []
-    return frame.select([*inputs, *plan.names, *tail])
-
-
 def run_planned(
-    frame: pl.DataFrame, plan: Plan, state: FittedState | None = None
-) -> tuple[pl.DataFrame, FittedState]:
+    frame: Frame, plan: Plan, executor: Executor, state: FittedState | None = None
+) -> tuple[Frame, FittedState]:
     """All features, level by level; fits on training rows unless a state is given.
 
-    Window features order their groups by one precomputed rank per history order.
-    """
-    sequences = sequence_columns(plan)
-    lazy = with_sequences(frame.lazy(), sequences)
+    Returns the (materialised) table with ROW and the plan's columns in output order."""
+    orderings = list(dict.fromkeys(o for p in plan.features if (o := p.feature.ordering())))
+    lazy, sequences = executor.with_sequences(frame, orderings)
     learned: list[LearnedTable] = []
     for depth, level in enumerate(plan.levels):
-        with timed(log, "level", level=depth, features=len(level), rows=frame.height):
-            lazy, tables = _level_tables(lazy, level, state)
+        with timed(log, "level", level=depth, features=len(level)):
+            lazy, tables = _level_tables(lazy, level, state, executor)
             learned.extend(tables)
             for planned in level:
                 log.debug("%s = %s", planned.name, build_expression(planned, sequences))
-            lazy = _run_level(lazy, level, tables, sequences)
-    result = lazy.drop(list(sequences.values())).collect(engine=COLLECT_ENGINE)
-    check_domains(result, plan)
-    return _ordered_output(result, plan), _state(plan, state, learned)
+            lazy = _run_level(lazy, level, tables, executor, sequences)
+    result = executor.materialize(_ordered_output(lazy.drop(*sequences.values()), plan))
+    check_domains(result, plan, executor)
+    return result, _state(plan, state, learned)
 
 
 def run_sequential(
-    frame: pl.DataFrame, plan: Plan, state: FittedState | None = None
-) -> tuple[pl.DataFrame, FittedState]:
-    """Baseline for benchmarks only: one feature at a time, each collected before the next."""
+    frame: Frame, plan: Plan, executor: Executor, state: FittedState | None = None
+) -> tuple[Frame, FittedState]:
+    """Baseline for benchmarks only: one feature at a time, each computed before the next."""
     learned: list[LearnedTable] = []
     for planned in plan.features:
         tables: list[LearnedTable] = []
         if planned.feature.is_fitted:
             if state is None:
-                tables = learn_tables(frame, _fitted([planned]))
+                tables = learn_tables(frame, _fitted([planned]), executor)
             else:
                 tables = [_only(table, planned.name) for table in state.tables_for({planned.name})]
             learned.extend(tables)
-        frame = _run_level(frame.lazy(), [planned], tables).collect(engine=COLLECT_ENGINE)
-    check_domains(frame, plan)
-    return _ordered_output(frame, plan), _state(plan, state, learned)
+        frame = executor.materialize(_run_level(frame, [planned], tables, executor, {}))
+    result = _ordered_output(frame, plan)
+    check_domains(result, plan, executor)
+    return result, _state(plan, state, learned)
+
+
+def _ordered_output(frame: Frame, plan: Plan) -> Frame:
+    columns = frame.collect_schema().names()
+    inputs = [name for name in columns if name not in plan.names and name != SPLIT]
+    tail = [SPLIT] if SPLIT in columns else []
+    return frame.select(*inputs, *plan.names, *tail)
 
 
 def _only(table: LearnedTable, name: str) -> LearnedTable:
@@ -228,18 +255,43 @@ def _state(plan: Plan, state: FittedState | None, learned: list[LearnedTable]) -
     return FittedState(plan=plan, specs=specs, tables=tuple(learned))
 
 
-def fit_transform(
-    frame: pl.DataFrame, plan: Plan, mode: Mode = "planned"
-) -> tuple[pl.DataFrame, FittedState]:
-    """Compute every feature of ``plan``, fitting on ``split == "train"`` rows."""
-    if SPLIT not in frame.columns:
+def _runner(mode: Mode) -> Any:
+    return run_planned if mode == "planned" else run_sequential
+
+
+def _require_split(columns: Sequence[str]) -> None:
+    if SPLIT not in columns:
         raise UserError(f"input has no {SPLIT!r} column: fitted features need train rows")
-    runner = run_planned if mode == "planned" else run_sequential
-    # a table read from parquet comes in many chunks: one contiguous copy (~0.1 s at 5M rows)
-    # makes the window features' sorts and the joins ~20 % faster
-    return runner(frame.rechunk(), plan)
+
+
+def fit_transform(
+    frame: pl.DataFrame,
+    plan: Plan,
+    mode: Mode = "planned",
+    executor: Executor | None = None,
+) -> tuple[pl.DataFrame, FittedState]:
+    """Compute every feature of ``plan`` on an in-memory frame, fitting on train rows; the result
+    comes back as Polars in input row order (default executor: Polars)."""
+    _require_split(frame.columns)
+    executor = executor or PolarsExecutor()
+    result, state = _runner(mode)(executor.from_polars(frame), plan, executor)
+    return executor.to_polars(result), state
+
+
+def fit_transform_file(
+    source: Path, target: Path, plan: Plan, executor: Executor, mode: Mode = "planned"
+) -> tuple[tuple[int, int], FittedState]:
+    """Read the parquet table at ``source`` on ``executor``, compute every feature and write the
+    table to ``target`` (input row order, atomically); returns ((rows, cols), state). The data
+    stays on the engine: DuckDB spills to disk rather than holding it in memory."""
+    frame = executor.scan_parquet(source)
+    _require_split(frame.collect_schema().names())
+    result, state = _runner(mode)(frame, plan, executor)
+    return executor.write_parquet(result, target), state
 
 
 def transform(new_rows: pl.DataFrame, state: FittedState) -> pl.DataFrame:
     """Add every feature to raw-typed ``new_rows`` using the training state (nothing is refit)."""
-    return run_planned(new_rows.rechunk(), state.plan, state)[0]
+    executor = PolarsExecutor()
+    result, _ = run_planned(executor.from_polars(new_rows), state.plan, executor, state)
+    return executor.to_polars(result)

@@ -133,6 +133,19 @@ def _label(source: str, feature: Feature) -> str:
     return f"{source}: feature {feature.name!r} ({feature.type})"
 
 
+def check_engine_schema(schema: Mapping[str, pl.DataType], engine: str, source: str) -> None:
+    """Input columns ``engine`` cannot carry faithfully: DuckDB and Spark hold a time-zone-aware
+    datetime as UTC, so its dates and date parts would be those of the UTC clock."""
+    if engine == "polars":
+        return
+    for name, dtype in schema.items():
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone not in (None, "UTC"):
+            raise UserError(
+                f"{source}: input column {name!r} is {dtype}: engine {engine!r} keeps datetimes "
+                "in UTC only; convert it to UTC or to a date first, or use engine 'polars'"
+            )
+
+
 def check_names(
     features: Sequence[Feature], schema: Mapping[str, pl.DataType], source: str
 ) -> None:
@@ -196,9 +209,12 @@ def build_plan(
     input_schema: Mapping[str, pl.DataType] | None = None,
     target: str = c.TOTAL_PROFIT,
     source: str = "features spec",
+    engine: str = "polars",
 ) -> Plan:
-    """Validate features against the input schema and order them into dependency levels."""
+    """Validate features against the input schema (and what ``engine`` can run) and order them
+    into dependency levels."""
     schema = dict(DEFAULT_INPUT_SCHEMA if input_schema is None else input_schema)
+    check_engine_schema(schema, engine, source)
     check_names(features, schema, source)
     check_references(features, schema, source)
     levels = dependency_levels(features, source)
@@ -208,8 +224,13 @@ def build_plan(
     for feature in ordered:
         try:
             feature.check_types(dtypes)
+            dtype = feature.output_dtype(dtypes)
+            feature.check_output(dtype)
         except SpecError as exc:
             raise UserError(f"{_label(source, feature)}: key {exc}") from None
+        reason = feature.unsupported_on(engine)
+        if reason is not None:
+            raise UserError(f"{_label(source, feature)}: cannot run on engine {engine!r}: {reason}")
         inputs = feature.inputs()
         upstream = [planned[name] for name in inputs if name in planned]
         # a fitted feature learned from the target is fine (train rows only), unless the row's
@@ -218,7 +239,7 @@ def build_plan(
         planned[feature.name] = PlannedFeature(
             feature=feature,
             level=levels[feature.name],
-            dtype=feature.output_dtype(dtypes),
+            dtype=dtype,
             depends_on_target=target in inputs or any(p.depends_on_target for p in upstream),
             target_derived=target in row_inputs
             or any(planned[name].target_derived for name in row_inputs if name in planned),
@@ -231,6 +252,7 @@ def load_plan(
     spec_path: Path,
     input_schema: Mapping[str, pl.DataType] | None = None,
     target: str = c.TOTAL_PROFIT,
+    engine: str = "polars",
 ) -> Plan:
-    """Read the spec file and plan it (no data is read)."""
-    return build_plan(load_features(spec_path), input_schema, target, str(spec_path))
+    """Read the spec file and plan it for ``engine`` (no data is read)."""
+    return build_plan(load_features(spec_path), input_schema, target, str(spec_path), engine)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
 
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.reference import ORDER_PRIORITIES, SALES_CHANNELS
+from features_pipeline.pandera_polars import PolarsData, pa
 from features_pipeline.schema_report import schema_errors_to_user_error
 
 

@@ -7,15 +7,14 @@ and ``quality``.
 
 from __future__ import annotations
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
 
 from features_pipeline import columns as c
 from features_pipeline.contracts.dtypes import parse_dtype
 from features_pipeline.contracts.plan_file import ModelInputs, PlanFile
 from features_pipeline.contracts.split import SPLIT, SPLIT_VALUES, TRAIN
 from features_pipeline.ingest.contract import raw_columns
+from features_pipeline.pandera_polars import PolarsData, pa
 
 MODEL_INPUT = "model input: no inf; no null or NaN in train rows"
 WINDOW_INPUT = "model input (window): no inf; no NaN in train rows"

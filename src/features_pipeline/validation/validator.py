@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import pandera.polars as pa
 import polars as pl
 
 from features_pipeline.contracts.plan_file import Kind, ModelInputs, PlanFile
 from features_pipeline.errors import UserError
+from features_pipeline.pandera_polars import pa
 from features_pipeline.schema_report import failure_table, summarise_failures
 from features_pipeline.validation.cross_split import (
     categorical_columns,

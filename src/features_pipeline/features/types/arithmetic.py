@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import model_validator
 
@@ -61,14 +62,14 @@ class Arithmetic(Feature):
             return pl.Int64()
         return pl.Float64()
 
-    def _right_operand(self) -> pl.Expr:
+    def _right_operand(self) -> nw.Expr:
         if self.right is not None:
-            return pl.col(self.right)
+            return nw.col(self.right)
         constant = self.constant or 0.0
-        return pl.lit(int(constant)) if constant.is_integer() else pl.lit(constant)
+        return nw.lit(int(constant)) if constant.is_integer() else nw.lit(constant)
 
-    def expression(self) -> pl.Expr:
-        left, right = pl.col(self.left), self._right_operand()
+    def expression(self) -> nw.Expr:
+        left, right = nw.col(self.left), self._right_operand()
         if self.op == "divide":
             result = safe_divide(left, right, self.on_zero)
         elif self.op == "add":
@@ -77,4 +78,4 @@ class Arithmetic(Feature):
             result = left - right
         else:
             result = left * right
-        return result.alias(self.name)
+        return result

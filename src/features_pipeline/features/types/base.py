@@ -1,4 +1,8 @@
-"""What every feature type shares: its name, inputs, kind, output dtype and Polars expression."""
+"""What every feature type shares: name, inputs, kind, output dtype and its narwhals expression.
+
+Expressions are written once with narwhals, so the same definition runs on Polars, DuckDB and
+Spark; planning (dtypes, kinds, target marks) uses Polars dtypes and reads no data.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -21,7 +26,7 @@ class Domain:
     """Values a feature refuses: ``invalid`` is true on a row whose ``column`` is outside it."""
 
     column: str
-    invalid: pl.Expr
+    invalid: nw.Expr
     problem: str  # what the bad values are, e.g. "negative"
     rule: str  # what the feature needs, e.g. "log(1 + x) needs x >= 0"
 
@@ -101,7 +106,7 @@ class Feature(BaseModel):
         """The dtype of the output column given the dtypes of the inputs."""
         raise NotImplementedError
 
-    def expression(self) -> pl.Expr:
+    def expression(self) -> nw.Expr:
         """The Polars expression of a row-wise or window feature (aliased to ``name``)."""
         raise NotImplementedError(f"{self.kind} feature {self.name!r} has no plain expression")
 
@@ -109,11 +114,32 @@ class Feature(BaseModel):
         """The row order this feature reads history in (window features); None: no order."""
         return None
 
-    def compute(self, sequence: str | None = None) -> pl.Expr:
+    def compute(self, sequence: str | None = None) -> nw.Expr:
         """What the engine evaluates: ``sequence`` names a column ranking the rows by
         :meth:`ordering` (given to features that have one); fitted features read their learned
         columns, joined in beforehand."""
         return self.expression()
+
+    def polars_expression(self, sequence: str | None = None) -> pl.Expr | None:
+        """Optionally, a native Polars form of :meth:`compute` for the Polars engine, where
+        narwhals needs more passes (e.g. two windows where Polars chains two steps in one).
+        The conformance suite runs both on Polars and requires the same values."""
+        return None
+
+    def helpers(self, sequence: str | None = None) -> dict[str, nw.Expr]:
+        """Helper columns computed one step before :meth:`compute` and dropped after it: for
+        order-dependent steps that SQL engines cannot chain in one window (shift, then roll)."""
+        return {}
+
+    def helper_name(self, part: str) -> str:
+        return f"__{self.name}__{part}"
+
+    def check_output(self, dtype: pl.DataType) -> None:
+        """Raise SpecError when a key cannot hold in the planned output ``dtype``."""
+
+    def unsupported_on(self, engine: str) -> str | None:
+        """Why this feature cannot run on ``engine`` (checked when planning), None if it can."""
+        return None
 
     def domain(self) -> Domain | None:
         """Input values this feature refuses (checked by the engine after computing)."""
@@ -142,22 +168,31 @@ class FittedFeature(Feature):
         """The join keys: other inputs only feed the table learned on training rows."""
         return self.fit_keys()
 
-    def fit_expressions(self) -> list[pl.Expr]:
+    def fit_expressions(self) -> list[nw.Expr]:
         """Aggregations over training rows grouped by ``fit_keys``; outputs named after features."""
         raise NotImplementedError
 
-    def compute(self, sequence: str | None = None) -> pl.Expr:
+    def compute(self, sequence: str | None = None) -> nw.Expr:
         return self.apply_expression() if self.is_fitted else self.expression()
 
-    def apply_expression(self) -> pl.Expr:
+    def check_output(self, dtype: pl.DataType) -> None:
+        """A ``fill`` of an integer feature is a whole number (engines round other values
+        differently when casting: DuckDB half to even, Polars and Spark toward zero)."""
+        if self.fill is not None and dtype.is_integer() and not float(self.fill).is_integer():
+            raise SpecError(
+                f"'fill': {self.fill} is not a whole number, but the feature is {dtype}"
+            )
+
+    def apply_expression(self) -> nw.Expr:
         """The expression computing the feature once the learned columns are joined in."""
-        expression = pl.col(self.name)
+        expression = nw.col(self.name)
         if self.fill is not None:
             expression = expression.fill_null(self.fill)
         return expression.alias(self.name)
 
     def finish_expressions(self) -> list[pl.Expr]:
-        """Expressions run on the aggregated table (e.g. counts -> shares); none by default."""
+        """Polars expressions run on the learned table once collected (small, always a Polars
+        frame, whatever the engine), e.g. counts -> shares; none by default."""
         return []
 
     def learned_columns(self) -> tuple[str, ...]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from features_pipeline.features.types.base import FittedFeature, Kind, Schema, require_numeric
 
 
-def bin_index(value: pl.Expr, edges: list[pl.Expr]) -> pl.Expr:
+def bin_index(value: nw.Expr, edges: list[nw.Expr]) -> nw.Expr:
     """0 below the first edge, i where edges[i-1] <= value < edges[i]; null stays null."""
-    count = pl.sum_horizontal([(value >= edge).cast(pl.Int64) for edge in edges])
-    return pl.when(value.is_null()).then(None).otherwise(count)
+    count = nw.sum_horizontal(*((value >= edge).cast(nw.Int64) for edge in edges))
+    return nw.when(value.is_null()).then(nw.lit(None, nw.Int64)).otherwise(count)
 
 
 class Bucket(FittedFeature):
@@ -62,9 +63,9 @@ class Bucket(FittedFeature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Int64()
 
-    def expression(self) -> pl.Expr:
-        edges = [pl.lit(edge) for edge in self.edges or ()]
-        return bin_index(pl.col(self.column), edges).alias(self.name)
+    def expression(self) -> nw.Expr:
+        edges = [nw.lit(edge) for edge in self.edges or ()]
+        return bin_index(nw.col(self.column), edges)
 
     # fitted form: one global row of learned quantile edges
     def learned_columns(self) -> tuple[str, ...]:
@@ -77,13 +78,13 @@ class Bucket(FittedFeature):
         """The row's own value is binned, with fixed or learned edges alike."""
         return (self.column,)
 
-    def fit_expressions(self) -> list[pl.Expr]:
+    def fit_expressions(self) -> list[nw.Expr]:
         count = self.quantiles or 0
         return [
-            pl.col(self.column).quantile(i / count, interpolation="linear").alias(name)
+            nw.col(self.column).quantile(i / count, interpolation="linear").alias(name)
             for i, name in enumerate(self.learned_columns(), start=1)
         ]
 
-    def apply_expression(self) -> pl.Expr:
-        edges = [pl.col(name) for name in self.learned_columns()]
-        return bin_index(pl.col(self.column), edges).alias(self.name)
+    def apply_expression(self) -> nw.Expr:
+        edges = [nw.col(name) for name in self.learned_columns()]
+        return bin_index(nw.col(self.column), edges)

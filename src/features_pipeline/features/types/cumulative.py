@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import model_validator
 
@@ -45,10 +46,15 @@ class Cumulative(WindowFeature):
             return pl.Int64()
         return pl.Float64()
 
-    def expression(self, sequence: str | None = None) -> pl.Expr:
+    def helpers(self, sequence: str | None = None) -> dict[str, nw.Expr]:
+        """What each earlier order adds: 1 (count) or the previous order's value (sum; a null adds
+        nothing, it must not blank the totals of the orders after it)."""
         if self.agg == "count":
-            running = pl.int_range(pl.len(), dtype=pl.Int64)
+            step = nw.lit(1, nw.Int64)
         else:
-            # a null value adds nothing; it must not blank the totals of the orders after it
-            running = pl.col(self.column or "").fill_null(0).cum_sum().shift(1, fill_value=0)
-        return self.over(running, sequence).alias(self.name)
+            step = self.over(nw.col(self.column or "").fill_null(0).shift(1), sequence).fill_null(0)
+        return {self.helper_name("step"): step}
+
+    def expression(self, sequence: str | None = None) -> nw.Expr:
+        running = self.over(nw.col(self.helper_name("step")).cum_sum(), sequence)
+        return running - 1 if self.agg == "count" else running

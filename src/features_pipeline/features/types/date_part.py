@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.features.types.base import Feature, Schema, require_temporal
@@ -35,14 +36,13 @@ class DatePart(Feature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Int64()
 
-    def expression(self) -> pl.Expr:
-        dates = pl.col(self.column).dt
-        part = {
-            "year": dates.year(),
-            "quarter": dates.quarter(),
-            "month": dates.month(),
-            "day": dates.day(),
-            "weekday": dates.weekday(),
-            "day_of_year": dates.ordinal_day(),
-        }[self.part]
-        return part.alias(self.name)
+    def expression(self) -> nw.Expr:
+        dates = nw.col(self.column).dt
+        if self.part == "weekday":
+            # engines number weekdays differently (Polars 1..7 from Monday, narwhals on Spark
+            # 0..6 from Sunday): (w + 6) % 7 + 1 maps both to 1 (Monday) .. 7 (Sunday)
+            return (dates.weekday().cast(nw.Int64) + 6) % 7 + 1
+        if self.part == "quarter":
+            return (dates.month().cast(nw.Int64) - 1) // 3 + 1
+        parts = {"year": dates.year, "month": dates.month, "day": dates.day}
+        return parts.get(self.part, dates.ordinal_day)()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.features.types.base import FittedFeature, Schema
@@ -32,8 +33,8 @@ class Frequency(FittedFeature):
     def fit_keys(self) -> tuple[str, ...]:
         return (self.column,)
 
-    def fit_expressions(self) -> list[pl.Expr]:
-        return [pl.len().cast(pl.Float64).alias(self.name)]
+    def fit_expressions(self) -> list[nw.Expr]:
+        return [nw.len().cast(nw.Float64).alias(self.name)]
 
     def finish_expressions(self) -> list[pl.Expr]:
         """Counts per value become shares of all training rows (the table's total)."""

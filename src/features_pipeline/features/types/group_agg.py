@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import field_validator
 
@@ -60,14 +61,16 @@ class GroupAgg(FittedFeature):
     def fit_keys(self) -> tuple[str, ...]:
         return self.by
 
-    def fit_expressions(self) -> list[pl.Expr]:
-        column = pl.col(self.column)
+    def fit_expressions(self) -> list[nw.Expr]:
+        column = nw.col(self.column)
         expression = {
             "mean": column.mean(),
             "sum": column.sum(),
-            "count": column.count().cast(pl.Int64),
+            "count": column.count().cast(nw.Int64),
             "min": column.min(),
-            "max": column.max(),
+            # Polars' max skips NaN (NaN only when every value is NaN); SQL engines order NaN
+            # above every number, so their max would be NaN: skip it explicitly everywhere
+            "max": nw.coalesce(column.fill_nan(None).max(), column.max()),
             "median": column.median(),
             "std": column.std(),
         }[self.agg]

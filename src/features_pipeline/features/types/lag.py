@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import Field
 
@@ -33,5 +34,5 @@ class Lag(WindowFeature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return schema[self.column]
 
-    def expression(self, sequence: str | None = None) -> pl.Expr:
-        return self.over(pl.col(self.column).shift(self.periods), sequence).alias(self.name)
+    def expression(self, sequence: str | None = None) -> nw.Expr:
+        return self.over(nw.col(self.column).shift(self.periods), sequence)

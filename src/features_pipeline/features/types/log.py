@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.features.types.base import Domain, Feature, Schema, require_numeric
@@ -31,8 +32,8 @@ class Log1p(Feature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Float64()
 
-    def expression(self) -> pl.Expr:
-        return pl.col(self.column).cast(pl.Float64).log1p().alias(self.name)
+    def expression(self) -> nw.Expr:
+        return (nw.col(self.column).cast(nw.Float64) + 1).log()
 
     def domain(self) -> Domain:
-        return Domain(self.column, pl.col(self.column) < 0, "negative", "log(1 + x) needs x >= 0")
+        return Domain(self.column, nw.col(self.column) < 0, "negative", "log(1 + x) needs x >= 0")

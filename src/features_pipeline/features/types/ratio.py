@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.features.types.base import Feature, Schema, require_numeric
@@ -11,17 +13,26 @@ from features_pipeline.features.types.base import Feature, Schema, require_numer
 ZeroPolicy = Literal["null", "zero", "inf"]
 
 
-def safe_divide(numerator: pl.Expr, denominator: pl.Expr, on_zero: ZeroPolicy) -> pl.Expr:
+def safe_divide(numerator: nw.Expr, denominator: nw.Expr, on_zero: ZeroPolicy) -> nw.Expr:
     """Float division; a zero denominator gives null, 0.0 or IEEE ±inf/NaN as declared.
 
-    A null numerator gives null under every policy (``zero`` does not invent a value).
+    A null numerator gives null under every policy (``zero`` does not invent a value). The IEEE
+    results are written out: SQL engines give null (or an error) for a division by zero.
     """
-    quotient = numerator.cast(pl.Float64) / denominator.cast(pl.Float64)
+    top, bottom = numerator.cast(nw.Float64), denominator.cast(nw.Float64)
     if on_zero == "inf":
-        return quotient
-    replacement = pl.lit(None, pl.Float64) if on_zero == "null" else pl.lit(0.0)
-    zero = numerator.is_not_null() & (denominator == 0)
-    return pl.when(zero).then(replacement).otherwise(quotient)
+        ieee = (
+            nw.when(top > 0)
+            .then(nw.lit(math.inf))
+            .when(top < 0)
+            .then(nw.lit(-math.inf))
+            .otherwise(nw.lit(math.nan))
+        )
+        replacement = ieee
+    else:
+        replacement = nw.lit(None, nw.Float64) if on_zero == "null" else nw.lit(0.0)
+    zero = ~top.is_null() & (bottom == 0)
+    return nw.when(zero).then(replacement).otherwise(top / bottom)
 
 
 class Ratio(Feature):
@@ -51,7 +62,5 @@ class Ratio(Feature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Float64()
 
-    def expression(self) -> pl.Expr:
-        return safe_divide(pl.col(self.numerator), pl.col(self.denominator), self.on_zero).alias(
-            self.name
-        )
+    def expression(self) -> nw.Expr:
+        return safe_divide(nw.col(self.numerator), nw.col(self.denominator), self.on_zero)

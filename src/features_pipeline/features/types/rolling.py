@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
+import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import Field
 
 from features_pipeline.features.types.base import Schema, require_numeric
 from features_pipeline.features.types.window import WindowFeature
+
+E = TypeVar("E", pl.Expr, nw.Expr)
 
 
 class Rolling(WindowFeature):
@@ -39,11 +42,22 @@ class Rolling(WindowFeature):
     def output_dtype(self, schema: Schema) -> pl.DataType:
         return pl.Float64()
 
-    def expression(self, sequence: str | None = None) -> pl.Expr:
+    def helpers(self, sequence: str | None = None) -> dict[str, nw.Expr]:
+        """The previous order's value (one window step; rolling over it is the next)."""
+        previous = nw.col(self.column).cast(nw.Float64).shift(1)
+        return {self.helper_name("previous"): self.over(previous, sequence)}
+
+    def polars_expression(self, sequence: str | None = None) -> pl.Expr:
+        """Shift and roll in one window (narwhals cannot chain them: two windows)."""
         previous = pl.col(self.column).cast(pl.Float64).shift(1)
+        return self.polars_over(self._rolled(previous), sequence)
+
+    def expression(self, sequence: str | None = None) -> nw.Expr:
+        return self.over(self._rolled(nw.col(self.helper_name("previous"))), sequence)
+
+    def _rolled(self, previous: E) -> E:
+        """Mean or sum of the ``window`` values up to ``previous`` (Polars or narwhals alike)."""
         minimum = min(self.min_periods, self.window)
         if self.agg == "mean":
-            rolled = previous.rolling_mean(self.window, min_samples=minimum)
-        else:
-            rolled = previous.rolling_sum(self.window, min_samples=minimum)
-        return self.over(rolled, sequence).alias(self.name)
+            return previous.rolling_mean(self.window, min_samples=minimum)
+        return previous.rolling_sum(self.window, min_samples=minimum)

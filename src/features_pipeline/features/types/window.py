@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.columns import ORDER_DATE, ORDER_ID
@@ -29,24 +30,34 @@ class WindowFeature(Feature):
         """The row order this feature reads history in."""
         return (self.order_by, self.tie_breaker)
 
-    def compute(self, sequence: str | None = None) -> pl.Expr:
+    def compute(self, sequence: str | None = None) -> nw.Expr:
         return self.expression(sequence)
 
-    def expression(self, sequence: str | None = None) -> pl.Expr:
+    def ordered(self, sequence: str | None = None) -> list[str]:
+        """The columns rows are ordered by: the engine's ``sequence`` or (order_by, tie_breaker)."""
+        return [sequence] if sequence else [self.order_by, self.tie_breaker]
+
+    def expression(self, sequence: str | None = None) -> nw.Expr:
         """The window expression; ``sequence`` names a column ranking rows by :meth:`ordering`."""
         raise NotImplementedError
 
-    def over(self, expression: pl.Expr, sequence: str | None = None) -> pl.Expr:
+    def over(self, expression: nw.Expr, sequence: str | None = None) -> nw.Expr:
         """Evaluate ``expression`` per group in (order_by, tie_breaker) order, in row order out.
 
         The engine may pass ``sequence``, one integer column ranking the rows by
         :meth:`ordering` computed once for all window features: ordering by it is cheaper than by
         the two columns in every feature.
         """
-        order = [sequence] if sequence else [self.order_by, self.tie_breaker]
-        if self.by:
-            return expression.over(list(self.by), order_by=order)
-        return expression.over(order_by=order)
+        return expression.over(*self.by, order_by=self.ordered(sequence))
+
+    def polars_over(self, expression: pl.Expr, sequence: str | None = None) -> pl.Expr:
+        """:meth:`over` for a native Polars expression."""
+        order = self.ordered(sequence)
+        return (
+            expression.over(list(self.by), order_by=order)
+            if self.by
+            else expression.over(order_by=order)
+        )
 
     def check_types(self, schema: Schema) -> None:
         """Window features accept any orderable columns; subclasses add value checks."""

@@ -1,0 +1,86 @@
+"""What an engine supplies to the feature engine, and the parts every narwhals engine shares.
+
+The feature engine (``features.engine``) builds narwhals expressions, the same on every engine;
+an :class:`Executor` turns tables into narwhals lazy frames of its backend and back into Polars.
+Every input row carries :data:`ROW`, its 0-based position, so outputs come back in input order
+on engines that do not keep row order (DuckDB, Spark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import polars as pl
+
+from features_pipeline.io import write_parquet_atomic
+
+ROW = "__row__"
+Ordering = tuple[str, ...]
+
+
+class Executor:
+    """Generic narwhals execution; subclasses bind a backend (and may override for speed)."""
+
+    name: str = "narwhals"
+    runs_polars: bool = False  # takes features' native Polars forms (with_polars_columns)
+
+    def scan_parquet(self, path: Path) -> nw.LazyFrame[Any]:
+        """The parquet table at ``path`` on this engine, with its row positions in ROW."""
+        return self.from_polars(pl.read_parquet(path))
+
+    def from_polars(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+        """A Polars frame on this engine, with its row positions in ROW."""
+        return self.table(frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64)))
+
+    def table(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+        """A small Polars table (a learned table) on this engine, as it is."""
+        raise NotImplementedError
+
+    def materialize(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """``frame`` computed once, so later queries on it do not recompute it."""
+        return frame
+
+    def collect_all(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
+        """Small query results as Polars frames."""
+        return [frame.collect("polars").to_native() for frame in frames]
+
+    def join_learned(
+        self, frame: nw.LazyFrame[Any], table: pl.DataFrame, keys: Sequence[str]
+    ) -> nw.LazyFrame[Any]:
+        """Every row of ``frame`` with the learned columns of its keys (left join)."""
+        return frame.join(self.table(table), on=list(keys), how="left")
+
+    def with_polars_columns(
+        self, frame: nw.LazyFrame[Any], expressions: Sequence[pl.Expr]
+    ) -> nw.LazyFrame[Any]:
+        """Native Polars expressions added to ``frame`` (only on an engine that runs Polars)."""
+        raise NotImplementedError(f"the {self.name} engine runs no Polars expressions")
+
+    def with_sequences(
+        self, frame: nw.LazyFrame[Any], orderings: Sequence[Ordering]
+    ) -> tuple[nw.LazyFrame[Any], dict[Ordering, str]]:
+        """Optionally, one column per ordering ranking the rows by it (ordering by one precomputed
+        integer is cheaper than by the ordering's columns in every window feature)."""
+        return frame, {}
+
+    def to_polars(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+        """The whole table as Polars, in input row order, without ROW."""
+        return frame.sort(ROW).drop(ROW).collect("polars").to_native()
+
+    def write_parquet(self, frame: nw.LazyFrame[Any], path: Path) -> tuple[int, int]:
+        """Write the table in input row order to ``path`` atomically; returns (rows, cols)."""
+        table = self.to_polars(frame)
+        write_parquet_atomic(table, path)
+        return table.shape
+
+    def close(self) -> None:
+        """Release the backend's resources (connections, sessions)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

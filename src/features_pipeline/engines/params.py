@@ -1,0 +1,47 @@
+"""Typed ``engine:`` section of params.yaml: which engine runs the data stages, and its settings."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from features_pipeline.contracts.params import StrictModel
+
+EngineName = Literal["polars", "duckdb", "spark"]
+
+
+class SparkParams(StrictModel):
+    """``engine.spark``: a local or cluster master, or a Spark Connect URL (taking precedence)."""
+
+    master: str = "local[2]"
+    remote: str | None = None  # sc://host:port (Spark Connect)
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    connect_timeout_s: float = Field(default=60.0, gt=0)  # a session not up by then is an error
+
+    @field_validator("remote")
+    @classmethod
+    def _connect_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("sc://"):
+            raise ValueError("a Spark Connect URL starts with sc:// (e.g. sc://localhost:15002)")
+        return value
+
+
+class DuckDbParams(StrictModel):
+    """``engine.duckdb``: memory cap and spill folder (bigger-than-memory tables spill there)."""
+
+    memory_limit: str | None = None  # e.g. "2GB"; null: DuckDB's default (80 % of RAM)
+    temp_directory: str = ".duckdb_tmp"  # spill folder (git- and DVC-ignored)
+    threads: int | None = Field(default=None, ge=1)
+
+
+class EngineParams(StrictModel):
+    name: EngineName = "polars"
+    spark: SparkParams = SparkParams()
+    duckdb: DuckDbParams = DuckDbParams()
+
+    def settings(self) -> dict[str, Any]:
+        """The settings of the chosen engine (for logs)."""
+        if self.name == "polars":
+            return {}
+        return getattr(self, self.name).model_dump()

@@ -1,0 +1,108 @@
+"""The features stage on each local engine: the same table, byte-identical re-runs, one-line
+errors for engine params, and `features check --engine` before any data is read."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from support import REPO_ROOT, Project, default_params, error_line, load_stage_module
+
+from features_pipeline import cli
+from features_pipeline.contracts.split import SPLIT
+from features_pipeline.features.state import load_state
+from features_pipeline.ingest.split import assign_split
+from features_pipeline.ingest.synthetic import generate_sales
+from features_pipeline.runner import run_stage
+
+FEATURES = Path("data/features/features.parquet")
+STATE = Path("data/features/state")
+
+
+@pytest.fixture
+def spec_project(project: Project) -> Project:
+    """A project with 2000 generated interim rows and the shipped feature spec."""
+    interim = project.root / "data" / "interim" / "sales.parquet"
+    interim.parent.mkdir(parents=True)
+    assign_split(generate_sales(2000, seed=5), "random", 0.2, 42).write_parquet(interim)
+    (project.root / "config").mkdir()
+    shutil.copy(REPO_ROOT / "config" / "features.yaml", project.root / "config" / "features.yaml")
+    return project
+
+
+def run_features(project: Project, engine: dict[str, object]) -> int:
+    """Run the features stage in-process with ``engine:`` params; its exit code."""
+    project.write_params(default_params(engine=engine, features={"spec": "config/features.yaml"}))
+    stage = load_stage_module("features")
+    return run_stage("features", stage.run, stage.__doc__ or "", argv=["--params", "params.yaml"])
+
+
+def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
+    spec_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_features(spec_project, {"name": "polars"}) == 0, capsys.readouterr().err
+    by_polars = pl.read_parquet(FEATURES)
+    polars_state = load_state(STATE)
+    duckdb = {"name": "duckdb", "duckdb": {"memory_limit": "256MB"}}
+    assert run_features(spec_project, duckdb) == 0, capsys.readouterr().err
+    first = FEATURES.read_bytes()
+    by_duckdb = pl.read_parquet(FEATURES)
+    assert by_duckdb.columns == by_polars.columns
+    assert by_duckdb.schema == by_polars.schema
+    for name in by_polars.columns:  # same rows in the same order, floats within 1e-9
+        left, right = by_polars.get_column(name), by_duckdb.get_column(name)
+        if left.dtype.is_float():
+            close = ((left - right).abs() <= 1e-9 * left.abs().clip(lower_bound=1.0)) | (
+                left.is_null() & right.is_null()
+            )
+            assert close.all(), name
+        else:
+            assert left.equals(right), name
+    # the state DuckDB learned transforms new rows on Polars as the Polars state does
+    rows = pl.read_parquet(spec_project.root / "data" / "interim" / "sales.parquet").drop(SPLIT)
+    from features_pipeline.features.engine import transform
+
+    assert transform(rows, load_state(STATE)).equals(transform(rows, polars_state))
+    assert run_features(spec_project, duckdb) == 0
+    assert FEATURES.read_bytes() == first  # a DuckDB re-run gives byte-identical output
+
+
+@pytest.mark.parametrize(
+    ("engine", "message"),
+    [
+        (
+            {"name": "dask"},
+            "params.yaml: engine.name: Input should be 'polars', 'duckdb' or 'spark' (got 'dask')",
+        ),
+        (
+            {"name": "duckdb", "duckdb": {"memory_limit": "lots"}},
+            "engine.duckdb: Parser Error: Memory must have a number (e.g. 1GB)",
+        ),
+        (
+            {"name": "spark", "spark": {"remote": "localhost:15002"}},
+            "params.yaml: engine.spark.remote: a Spark Connect URL starts with sc://",
+        ),
+    ],
+)
+def test_bad_engine_params_are_one_line(
+    spec_project: Project,
+    capsys: pytest.CaptureFixture[str],
+    engine: dict[str, object],
+    message: str,
+) -> None:
+    code = run_features(spec_project, engine)
+    line = error_line(code, capsys.readouterr().err)
+    assert line.startswith(f"error: {message}"), line
+    assert not FEATURES.exists()  # nothing half-written
+
+
+def test_features_check_plans_for_the_engine_named(
+    spec_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (spec_project.root / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    spec_project.write_params(default_params(features={"spec": "config/features.yaml"}))
+    for engine in ("polars", "duckdb", "spark"):
+        assert cli.main(["features", "check", "--engine", engine]) == 0
+        assert "config/features.yaml" in capsys.readouterr().out
