@@ -56,7 +56,9 @@ def load_dvc_yaml() -> dict[str, Any]:
 
 
 def entry_paths(entries: Iterable[str | Mapping[str, Any]] | None) -> list[str]:
-    """Paths of a deps/outs/metrics list: ``path`` or ``{path: {cache: false}}`` entries."""
+    """Paths of a deps/outs/metrics list: ``path`` or ``{path: {<options>}}`` entries, options
+    such as ``cache: false`` or ``persist: true`` (DVC keeps the last outputs while the stage
+    runs, so a failed run leaves them intact); only the paths are checked."""
     found: list[str] = []
     for entry in entries or ():
         found.extend([entry] if isinstance(entry, str) else list(entry))

@@ -1,16 +1,30 @@
-"""Atomic writes: a temp file in the target folder, then a rename, so no half-written outputs."""
+"""Atomic writes: a temp file in the target folder, then a rename, so no half-written outputs.
+
+Temp names carry the writer's pid (``.<name>.<pid>.tmp``, a replaced folder's old copy
+``.<name>.<pid>.old``): concurrent writers never share one, and :func:`sweep_stale_temps` removes
+those of dead processes only (git- and DVC-ignored meanwhile).
+"""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
-import tempfile
+import re
+import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+TEMP = "tmp"  # a file or folder being written
+OLD = "old"  # a replaced folder's previous copy, kept until the new one is in place
+_TEMP_NAME = re.compile(rf"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.(?P<kind>{TEMP}|{OLD})$")
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # renameat2 flag (Linux): swap two paths atomically
 
 
 def _current_umask() -> int:
@@ -19,19 +33,125 @@ def _current_umask() -> int:
     return mask
 
 
+def temp_path(target: Path, kind: str = TEMP) -> Path:
+    """This process's temp name beside ``target``: ``.<name>.<pid>.tmp`` (or ``.old``)."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{kind}")
+
+
+def pid_alive(pid: int) -> bool:
+    """True if process ``pid`` exists (another user's process counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def sweep_stale_temps(target: Path) -> list[Path]:
+    """Remove the temps of ``target`` left by dead processes; returns what was removed.
+
+    An ``.old`` copy of a dead process whose ``target`` is missing (killed between the two
+    renames of :func:`replace_dir`) is the last complete version: it is renamed back instead.
+    Temps of live processes are kept.
+    """
+    folder = target.parent
+    if not folder.is_dir():
+        return []
+    removed: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or match["name"] != target.name or pid_alive(int(match["pid"])):
+            continue
+        if match["kind"] == OLD and not os.path.lexists(target):
+            try:
+                entry.rename(target)
+                continue
+            except OSError:  # another process recovered it first
+                pass
+        _remove(entry)
+        removed.append(entry)
+    return removed
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temp path beside ``target``; rename it onto ``target`` only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temp_path(target)
+    os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2``); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    args = (_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    return bool(renameat2(*args) == 0)  # else unsupported here: the caller falls back
+
+
+def replace_dir(staging: Path, target: Path) -> None:
+    """Put the complete folder ``staging`` in place of ``target``; there is always a ``target``.
+
+    One atomic swap where the system has it (the old copy is then at ``staging`` and removed);
+    else ``target`` -> ``.<name>.<pid>.old``, ``staging`` -> ``target``, old removed: a kill
+    in between is repaired by the next :func:`sweep_stale_temps`.
+    """
+    if not os.path.lexists(target):
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        _remove(staging)
+        return
+    old = temp_path(target, OLD)
+    _remove(old)
+    os.rename(target, old)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    _remove(old)
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``target``; it replaces ``target`` whole only if
+    the block succeeds (see :func:`replace_dir`)."""
+    staging = temp_path(target)
+    _remove(staging)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        replace_dir(staging, target)
+    finally:
+        _remove(staging)
 
 
 def write_atomic(target: Path, write: Callable[[Path], object]) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+from features_pipeline.contracts import paths
 from features_pipeline.contracts.paths import DEFAULT_PARAMS, TIMING_DIR, timing_path
 from features_pipeline.errors import UserError
 from features_pipeline.logs import setup_logging
@@ -78,6 +81,43 @@ def write_stage_timing(
     return path
 
 
+def stage_outputs(stage: str) -> list[Path]:
+    """The artifacts ``stage`` writes (contracts/paths.py) and its timing file."""
+    artifacts = [value for value in vars(paths).values() if isinstance(value, paths.Artifact)]
+    return [*(a.path for a in artifacts if a.stage == stage), timing_path(stage)]
+
+
+def lock_path(stage: str) -> Path:
+    """``.<stage>.lock`` in the project root (the working directory of every stage)."""
+    return Path(f".{stage}.lock")
+
+
+@contextmanager
+def stage_lock(stage: str, logger: logging.Logger) -> Iterator[None]:
+    """Hold an exclusive lock on :func:`lock_path` (waiting for a running ``stage`` to end).
+
+    The kernel releases it when the holder exits, however it exits: no stale locks.
+    """
+    if sys.platform == "win32":  # no flock: runs are not serialized there
+        yield
+        return
+    import fcntl
+
+    with lock_path(stage).open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            logger.warning("another %s run (pid %s) is writing its outputs; waiting", stage, holder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
 def report_user_error(error: UserError) -> None:
     """One red line on stderr, and a small table when there are several failure cases."""
     from rich.console import Console
@@ -108,22 +148,31 @@ def run_stage(
 ) -> int:
     """Parse arguments, set up logging, run ``body``; a UserError becomes one line and exit 1.
 
+    ``body`` runs under the stage lock (a second run of the same stage waits for the first),
+    after the temp files that killed runs of this stage left are swept (or put back).
+
     On success the stage's wall-clock time and the facts ``body`` returns (rows, cols) go to
     ``metrics/timing/<name>.json``.
     """
     parser = parser or stage_parser(name, description)
     args = parser.parse_args(argv)
     logger = setup_logging(args.verbosity, stage=name)
-    start = time.perf_counter()
-    try:
-        facts = body(args)
-    except UserError as error:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.exception("user error")
-        report_user_error(error)
-        return EXIT_USER_ERROR
-    seconds = time.perf_counter() - start
-    path = write_stage_timing(name, seconds, facts)
+    from features_pipeline.io import sweep_stale_temps
+
+    with stage_lock(name, logger):
+        for output in stage_outputs(name):
+            for stale in sweep_stale_temps(output):
+                logger.info("removed %s (left by a run that was killed)", stale)
+        start = time.perf_counter()
+        try:
+            facts = body(args)
+        except UserError as error:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.exception("user error")
+            report_user_error(error)
+            return EXIT_USER_ERROR
+        seconds = time.perf_counter() - start
+        path = write_stage_timing(name, seconds, facts)
     described = " ".join(f"{key}={value}" for key, value in (facts or {}).items())
     logger.info("stage %s{%s} took %.3f s (%s)", name, described, seconds, path)
     return EXIT_OK

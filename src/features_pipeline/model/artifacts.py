@@ -16,22 +16,40 @@ from typing import Any
 
 import skops.io as sio
 from sklearn.pipeline import Pipeline
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from features_pipeline.contracts.card import ModelCard
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_atomic
+from features_pipeline.model.model_check import ArchiveError, check_archive
 
 SCHEMA_FILE = "schema.json"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
-# Types skops does not trust by default that our registered pipelines legitimately contain.
-# Anything else in a model file is refused (a model file from elsewhere could name any type).
+# Types skops does not trust by default that our registered pipelines need, exactly
+# (``skops.io.get_untrusted_types`` on a model of each registry name): numpy.dtype (imputers of
+# the linear models; rebuilt from an empty .npy read without pickle) and the two tree types,
+# whose node arrays model_check validates before anything is built. Anything else is refused.
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
     }
+)
+# What skops and numpy raise on a malformed archive: reduce payloads (TypeError), unknown
+# loaders, missing entries, pickled arrays (numpy), bad zips. Never shown as a traceback.
+LOAD_ERRORS: tuple[type[Exception], ...] = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    OSError,
+    EOFError,
+    RecursionError,
+    zipfile.BadZipFile,
+    UntrustedTypesFoundException,
 )
 
 
@@ -92,21 +110,40 @@ def save_model(model: Pipeline, path: Path) -> bytes:
     return data
 
 
+def not_our_model(source: str, reason: str) -> UserError:
+    """The one-line error for a model file the train stage did not write."""
+    return UserError(
+        f"{source}: not a model this pipeline wrote ({reason}); re-run the train stage"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0].strip()}" if lines else type(exc).__name__
+
+
 def load_model_bytes(data: bytes, source: str) -> Pipeline:
-    """Load a pipeline from skops bytes, refusing any type outside the allow-list."""
+    """Load a pipeline from skops bytes: the tree arrays are validated (model_check) and any
+    type outside skops' defaults and the allow-list is refused before anything is built."""
     try:
+        check_archive(data)
         needed = sio.get_untrusted_types(data=data)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
-        raise UserError(f"{source}: not a skops model file") from None
+    except ArchiveError as exc:
+        raise not_our_model(source, str(exc)) from None
+    except LOAD_ERRORS as exc:
+        raise not_our_model(source, _reason(exc)) from None
     refused = sorted(set(needed) - TRUSTED_TYPES)
     if refused:
         raise UserError(
             f"{source}: refusing to load untrusted type(s) {', '.join(refused)} "
-            "(not in features_pipeline.model.artifacts.TRUSTED_TYPES)"
+            "(not in features_pipeline.model.artifacts.TRUSTED_TYPES); re-run the train stage"
         )
-    model = sio.loads(data, trusted=sorted(needed))
+    try:
+        model = sio.loads(data, trusted=sorted(needed))
+    except LOAD_ERRORS as exc:
+        raise not_our_model(source, _reason(exc)) from None
     if not isinstance(model, Pipeline):
-        raise UserError(f"{source}: holds a {type(model).__name__}, expected a sklearn Pipeline")
+        raise not_our_model(source, f"holds a {type(model).__name__}, not a sklearn Pipeline")
     return model
 
 
