@@ -52,7 +52,11 @@ def test_values_are_read_and_column_spellings_canonicalised() -> None:
     ("section", "values", "expected"),
     [
         ("ingest", {"colour": "red"}, "params.yaml: ingest.colour: unknown key"),
-        ("split", {"test_szie": 0.2}, "params.yaml: split.test_szie: unknown key"),
+        (
+            "split",
+            {"test_szie": 0.2},
+            "params.yaml: split.test_szie: unknown key — did you mean 'test_size'?",
+        ),
         ("ingest", {"rows": 0}, "params.yaml: ingest.rows: Input should be greater than 0 (got 0)"),
         (
             "ingest",

@@ -25,7 +25,7 @@ from features_pipeline.features.state import load_state, save_state
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.io import write_json_atomic, write_parquet_atomic
-from features_pipeline.predict.inputs import needed_raw_columns, prediction_column
+from features_pipeline.predict.inputs import UNSEEN, needed_raw_columns, prediction_column
 from features_pipeline.predict.new_rows import read_new_rows
 from features_pipeline.predict.run import predict_csv
 from features_pipeline.runner import run_stage
@@ -121,7 +121,8 @@ def test_predicting_the_test_split_from_its_raw_csv_reproduces_evaluate(
     csv = write_sales_csv(tmp_path / "new.csv", plain.test_rows, Dialect(money="trimmed"))
     predicted = predict(plain, csv)
     evaluated = plain.evaluated()
-    assert predicted.columns == [c.ORDER_ID, PREDICTED]
+    assert predicted.columns == [c.ORDER_ID, PREDICTED, UNSEEN]
+    assert not predicted.get_column(UNSEEN).any()
     assert predicted.get_column(c.ORDER_ID).to_list() == evaluated.get_column(c.ORDER_ID).to_list()
     np.testing.assert_array_equal(
         predicted.get_column(PREDICTED).to_numpy(), evaluated.get_column("predicted").to_numpy()
@@ -177,10 +178,16 @@ def test_invalid_rows_are_reported_and_skipped_never_predicted(
     skipped = rows.get_column(c.ORDER_ID).gather([1, 3]).to_list()  # lines 3 and 5
     assert predicted.height == 6
     assert not set(skipped) & set(predicted.get_column(c.ORDER_ID).to_list())
-    rejected = pl.read_csv(rejected_file, schema_overrides={"value": pl.String})
-    assert set(rejected.get_column("line")) == {3, 5}
-    reasons = set(rejected.select("line", "column", "value").rows())
-    assert {(3, c.UNITS_SOLD, "-3"), (5, c.UNITS_SOLD, "lots")} <= reasons
+    # the rejected rows themselves, as read, with what is wrong with them
+    rejected = pl.read_csv(rejected_file, infer_schema=False)
+    assert rejected.get_column("line").to_list() == ["3", "5"]
+    assert rejected.get_column(c.UNITS_SOLD).to_list() == ["-3", "lots"]
+    assert rejected.get_column(c.ORDER_ID).to_list() == [str(order) for order in skipped]
+    assert set(rejected.columns) >= {*c.RAW_COLUMNS, "problems"}
+    problems = rejected.get_column("problems").to_list()
+    assert problems[0].startswith("'Units Sold' fails ")
+    assert "'-3'" in problems[0]
+    assert "'Units Sold' fails 'parse' ('lots')" in problems[1]
     # the valid rows get the same predictions as in the full run
     expected = plain.evaluated().filter(
         pl.col(c.ORDER_ID).is_in(predicted.get_column(c.ORDER_ID).implode())
@@ -247,3 +254,30 @@ def test_a_card_that_does_not_match_the_feature_state_is_refused(
     csv = write_sales_csv(tmp_path / "new.csv", plain.test_rows.head(3))
     with pytest.raises(UserError, match=re.escape("'expected_profit' was Int64 in training")):
         predict(plain, csv, card_path=bad_card)
+
+
+def test_unseen_categories_are_flagged_and_counted_in_one_warning(
+    plain: Project, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    new_items = ["Gadgets", "Gizmos", "Gadgets", "Widgets", "Doohickeys"]  # 4 unseen values
+    items = [*new_items, plain.test_rows.get_column(c.ITEM_TYPE)[5]]
+    rows = plain.test_rows.head(6).with_columns(pl.Series(c.ITEM_TYPE, items))
+    with caplog.at_level("WARNING", logger="features_pipeline"):
+        predicted = predict(plain, write_sales_csv(tmp_path / "new.csv", rows))
+    assert predicted.get_column(UNSEEN).to_list() == [True] * 5 + [False]
+    warnings = [r.getMessage() for r in caplog.records if "unseen in training" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "5 row(s) hold a category unseen in training in 'Item Type' (" in warnings[0]
+    assert "'Item Type': 'Gadgets' (2), " in warnings[0]  # most frequent first, at most 3 shown
+    assert warnings[0].count("'Item Type': ") == 3
+    assert ", ...)" in warnings[0]
+
+
+def test_a_run_without_rejected_rows_writes_an_empty_rejected_file(
+    plain: Project, tmp_path: Path
+) -> None:
+    rejected_file = tmp_path / "rejected.csv"
+    rejected_file.write_text("stale\n", encoding="utf-8")
+    predict(plain, write_sales_csv(tmp_path / "new.csv", plain.test_rows.head(3)),
+            rejected_path=rejected_file)  # fmt: skip
+    assert rejected_file.read_text(encoding="utf-8").splitlines() == ["line,problems"]

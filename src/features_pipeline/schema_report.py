@@ -12,6 +12,25 @@ if TYPE_CHECKING:
     from features_pipeline.pandera_polars import SchemaErrors
 
 SHOWN_EXAMPLES = 3
+MAX_SHOWN_CHARS = 40  # longer values are cut in messages
+
+
+def clipped(value: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """``value``'s first line, cut to ``limit`` characters (with the full length) when longer."""
+    first = value.splitlines()[0] if value.strip() else value
+    if len(first) <= limit and first == value:
+        return value
+    return f"{first[:limit]}... ({len(value):,} characters)"
+
+
+def shown(value: object) -> str:
+    """A cell value for a one-line message: ``empty``, a short repr, or a cut one."""
+    if value is None:
+        return "empty"
+    text = str(value)
+    if len(text) <= MAX_SHOWN_CHARS and "\n" not in text:
+        return repr(text)
+    return f"{text.splitlines()[0][:MAX_SHOWN_CHARS]!r}... ({len(text):,} characters)"
 
 
 def failure_table(error: SchemaErrors, first_row: int, row_word: str) -> pl.DataFrame:
@@ -53,7 +72,7 @@ def _describe_group(
     rows: list[int | None],
 ) -> str:
     where = ", ".join(
-        f"{row_word} {row}: {value!r}" if row is not None else repr(value)
+        f"{row_word} {row}: {shown(value)}" if row is not None else shown(value)
         for row, value in zip(rows, values, strict=True)
     )
     subject = "table" if column == "(table)" else f"column {column!r}"

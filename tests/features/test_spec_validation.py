@@ -191,7 +191,11 @@ CASES: list[tuple[str, str, str]] = [
         "features: {name: margin}\n",
         "key 'features': expected a list of features",
     ),
-    ("features-missing", "feature: []\n", "unknown top-level key 'feature' (expected 'features')"),
+    (
+        "features-missing",
+        "feature: []\n",
+        "unknown top-level key 'feature' — did you mean 'features'? (expected 'features')",
+    ),
     ("empty-file", "", "key 'features': missing (a list of features)"),
 ]
 

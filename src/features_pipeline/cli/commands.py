@@ -148,8 +148,22 @@ def predict_command(args: argparse.Namespace) -> None:
     run(args)
 
 
+def doctor_command(args: argparse.Namespace) -> None:
+    """Report (and unless ``--check`` repair) what a killed run left; UserError if any is left."""
+    from features_pipeline.doctor import diagnose, summary, unresolved
+
+    repair = not args.check
+    findings = diagnose(project_root(), repair)
+    for finding in findings:
+        print(f"doctor: {finding.line()}")
+    if unresolved(findings):
+        raise UserError(summary(findings, repair))
+    print(summary(findings, repair))
+
+
 def tool_for(args: argparse.Namespace) -> Command | None:
     """The body of a tool subcommand; None for a stage subcommand."""
     if args.command == "features" and getattr(args, "action", None) is not None:
         return {"check": features_check, "types": features_types}[args.action]
-    return {"compare": compare_command, "predict": predict_command}.get(args.command)
+    tools = {"compare": compare_command, "predict": predict_command, "doctor": doctor_command}
+    return tools.get(args.command)

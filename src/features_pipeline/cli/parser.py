@@ -160,7 +160,7 @@ def add_predict(commands: Commands) -> None:
         "--rejected",
         type=Path,
         default=None,
-        help="write the skipped rows and their failures here (CSV)",
+        help="write the skipped input rows here (CSV: file line, the cells as read, problems)",
     )
     add_verbosity_arguments(predict)
 
@@ -245,6 +245,25 @@ def add_compare(commands: Commands) -> None:
     add_verbosity_arguments(compare)
 
 
+def add_doctor(commands: Commands) -> None:
+    """``doctor``: find (and repair) what a killed run left behind."""
+    doctor = subcommand(
+        commands,
+        "doctor",
+        "find and repair what a killed run left: DVC lock, temp files, outputs vs dvc.lock",
+        description="Check the project for what a killed run can leave behind and repair it: "
+        "an unreadable\ndvc.lock (restored from git HEAD), an empty or corrupt .dvc/tmp/rwlock "
+        "with no DVC\nprocess running (removed), stray temp files of dead writers (swept), "
+        "outputs that\ndiffer from dvc.lock (dvc checkout). One line per finding, then a summary.",
+    )
+    doctor.add_argument(
+        "--check",
+        action="store_true",
+        help="only report; exit 1 when something is wrong",
+    )
+    add_verbosity_arguments(doctor)
+
+
 def package_version() -> str:
     """The installed version of features-pipeline (``unknown`` from a bare source tree)."""
     try:
@@ -265,4 +284,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_stages(commands)
     add_predict(commands)
     add_compare(commands)
+    add_doctor(commands)
     return parser

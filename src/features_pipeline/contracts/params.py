@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from features_pipeline.columns import TOTAL_PROFIT
 from features_pipeline.contracts.text import did_you_mean
@@ -37,17 +38,103 @@ class StrictModel(BaseModel):
 
 T = TypeVar("T", bound=BaseModel)
 
+MAX_ALIAS_NODES = 1_000  # nodes YAML aliases may add: plenty for reuse, far below a "bomb"
+PLAIN_MESSAGE = "plain_message"  # a validation error whose message already says what was given
+
+
+def plain_error(message: str) -> PydanticCustomError:
+    """A validator's error shown as is (no ``(got ...)`` suffix): the message quotes the value."""
+    return PydanticCustomError(PLAIN_MESSAGE, message)
+
+
+class _AliasBombError(Exception):
+    """The aliases of a YAML document expand to more than :data:`MAX_ALIAS_NODES` nodes."""
+
+
+def _alias_nodes(root: yaml.Node) -> int:
+    """Nodes the aliases of ``root`` add when expanded: expanded size minus distinct nodes.
+
+    Sizes are memoised per node, so a "billion laughs" document is measured, never expanded;
+    a node that contains itself (``&a [*a]``) expands without end.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _AliasBombError
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(root) - len(sizes)
+
+
+class _CheckedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses duplicate keys and alias expansion beyond a small limit."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if _alias_nodes(node) > MAX_ALIAS_NODES:
+            raise _AliasBombError
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if (
+                not isinstance(key_node, yaml.ScalarNode)
+                or key_node.tag == "tag:yaml.org,2002:merge"
+            ):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping with ``safe_load``; a missing or malformed file is a UserError."""
+    """Read a YAML mapping safely; a missing, unreadable or malformed file is a UserError.
+
+    Duplicate keys are refused (PyYAML would silently keep the last one), as are aliases that
+    expand to more than :data:`MAX_ALIAS_NODES` nodes and nesting too deep to parse.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a YAML file") from None
+    except PermissionError:
+        raise UserError(f"{path}: cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
+    if b"\0" in data:
+        raise UserError(f"{path}: a binary file, not YAML text")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_CheckedLoader)  # a SafeLoader subclass
+    except _AliasBombError:
+        raise UserError(
+            f"{path}: YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes; "
+            "write the values out"
+        ) from None
+    except RecursionError:
+        raise UserError(f"{path}: YAML nested too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -60,14 +147,31 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def describe_validation_error(error: ValidationError, prefix: str) -> str:
-    """One line for the first problem: ``ingest.rows: Input should be greater than 0 (got -5)``."""
+def _keys_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the (nested) model at ``loc`` accepts, or none when ``loc`` leaves the models."""
+    for part in loc:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return list(model.model_fields) if model is not None else []
+
+
+def describe_validation_error(
+    error: ValidationError, prefix: str, model: type[BaseModel] | None = None
+) -> str:
+    """One line for the first problem: ``ingest.rows: Input should be greater than 0 (got -5)``;
+    an unknown key of ``model`` gets a suggestion (``— did you mean 'rows'?``)."""
     first = error.errors()[0]
     location = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif "input" in first and first["type"] != "missing":
+        key = str(first["loc"][-1]) if first["loc"] else ""
+        message = f"unknown key{did_you_mean(key, _keys_at(model, tuple(first['loc'][:-1])))}"
+    elif "input" in first and first["type"] not in ("missing", PLAIN_MESSAGE):
         message = f"{message} (got {first['input']!r})"
     return f"{location}: {message}"
 
@@ -77,7 +181,9 @@ def validated(model: type[T], payload: Any, source: str, prefix: str = "", hint:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise UserError(f"{source}: {describe_validation_error(exc, prefix)}{hint}") from None
+        raise UserError(
+            f"{source}: {describe_validation_error(exc, prefix, model)}{hint}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -98,8 +204,10 @@ class ParamsFile:
 
 
 def read_params(path: Path) -> ParamsFile:
-    """Load the params file at ``path``; an unknown section is a UserError naming it."""
+    """Load the params file at ``path``; an unknown section or an empty file is a UserError."""
     raw = load_yaml(path)
+    if not raw:  # an empty (or truncated) file would silently run on the defaults
+        raise UserError(f"{path}: no sections; expected some of {', '.join(SECTIONS)}")
     for name in raw:
         if name not in SECTIONS:
             raise UserError(

@@ -86,11 +86,18 @@ def parse_features(items: Any, source: str) -> list[Feature]:
 
 
 def load_features(path: Path) -> list[Feature]:
-    """Read and type-check the spec file at ``path`` (YAML via safe_load)."""
+    """Read and type-check the spec file at ``path``: a YAML mapping with one key, ``features``.
+
+    A missing, unreadable, binary or malformed file, or one that is not a mapping, is a UserError
+    naming it (:func:`~features_pipeline.contracts.params.load_yaml`).
+    """
     raw = load_yaml(path)
-    unknown = sorted(set(raw) - {SPEC_KEY})
+    unknown = sorted((key for key in raw if key != SPEC_KEY), key=str)
     if unknown:
-        raise UserError(f"{path}: unknown top-level key {unknown[0]!r} (expected {SPEC_KEY!r})")
+        hint = did_you_mean(str(unknown[0]), [SPEC_KEY])
+        raise UserError(
+            f"{path}: unknown top-level key {unknown[0]!r}{hint} (expected {SPEC_KEY!r})"
+        )
     if SPEC_KEY not in raw:
         raise UserError(f"{path}: key {SPEC_KEY!r}: missing (a list of features)")
     return parse_features(raw[SPEC_KEY], str(path))

@@ -14,7 +14,8 @@ from features_pipeline.schema_report import schema_errors_to_user_error
 
 
 def _cents(name: str) -> pl.Expr:
-    return (pl.col(name) * 100).round(0).cast(pl.Int64)
+    """Whole cents; null where the value is not finite or too large (the check then fails)."""
+    return (pl.col(name) * 100).round(0).cast(pl.Int64, strict=False)
 
 
 def _row_check(expression: pl.Expr, columns: Iterable[str], message: str) -> pa.Check:
@@ -25,7 +26,7 @@ def _row_check(expression: pl.Expr, columns: Iterable[str], message: str) -> pa.
         present = set(data.lazyframe.collect_schema().names())
         if not set(needed) <= present:
             return data.lazyframe.select(pl.lit(True).alias(data.key))
-        return data.lazyframe.select(expression.alias(data.key))
+        return data.lazyframe.select(expression.fill_null(False).alias(data.key))
 
     return pa.Check(check, error=message)
 

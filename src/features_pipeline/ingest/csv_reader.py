@@ -6,6 +6,9 @@ Accepted: Title Case or snake_case headers, ``,`` or ``;`` separators, CRLF or L
 
 from __future__ import annotations
 
+import csv
+import errno
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import polars as pl
 from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.logs import get_logger
+from features_pipeline.schema_report import MAX_SHOWN_CHARS, clipped, shown
 
 log = get_logger(__name__)
 
@@ -23,6 +27,22 @@ DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
 SHOWN_EXAMPLES = 3
 LINE_COLUMN = "__line__"  # file line number of each row while parsing
 _BOM = b"\xef\xbb\xbf"
+SEPARATORS = (",", ";")
+FOREIGN_SEPARATORS = {"\t": "tab", "|": "pipe"}
+SHOWN_HEADERS = 5
+MAX_CSV_FIELD = 2**31 - 1  # the csv module's field limit while locating a malformed line
+MAX_MONEY = 1e13  # above this, cents no longer fit a float exactly (and x100 nears Int64 limits)
+MAX_TEXT_CHARS = 1000  # a Sales Records name (country, item type) is far shorter
+_SIGNATURES = (  # first bytes of files that are not text
+    (b"\xff\xfe\x00\x00", "UTF-32 text"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text"),
+    (b"\xff\xfe", "UTF-16 text"),
+    (b"\xfe\xff", "UTF-16 text"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook"),
+    (b"%PDF", "a PDF document"),
+)
 
 
 def detect_separator(header: bytes) -> str:
@@ -72,8 +92,8 @@ def not_utf8_error(path: Path, separator: str) -> UserError:
                 where = "header"
             else:
                 header = headers[index] if index < len(headers) else f"#{index + 1}"
-                where = f"column {c.canonical_column_name(header) or header!r}"
-            value = field.decode("utf-8", "backslashreplace")
+                where = f"column {shown(c.canonical_column_name(header) or header)}"
+            value = clipped(field.decode("utf-8", "backslashreplace"))
             return UserError(
                 f"{path}: line {number}, {where}: not valid UTF-8 ('{value}'); "
                 "save the file as UTF-8"
@@ -81,20 +101,138 @@ def not_utf8_error(path: Path, separator: str) -> UserError:
     return UserError(f"{path}: not valid UTF-8; save the file as UTF-8")
 
 
+def check_readable(path: Path) -> None:
+    """UserError unless ``path`` is a regular file this process can open (one line, no traceback).
+
+    Covers a missing file, a dangling link, a symbolic link loop, a directory, a FIFO or device.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UserError(
+                f"{path}: symbolic link loop (the link points back to itself)"
+            ) from None
+        if exc.errno == errno.ENOENT:
+            raise UserError(f"{path}: file not found") from None
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise UserError(f"{path}: is a directory, expected a CSV file")
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{path}: is not a regular file (a pipe or device?), expected a CSV file")
+
+
+def _check_header_bytes(path: Path, head: bytes, header: bytes) -> None:
+    """UserErrors for files that are not a CSV text at all, judged from their first bytes."""
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            raise UserError(f"{path}: is {kind}, not a UTF-8 CSV; save the file as UTF-8 CSV")
+    if b"\x00" in header:
+        raise UserError(
+            f"{path}: line 1, header: contains NUL bytes (UTF-16 text or a binary file?); "
+            "save the file as UTF-8 CSV"
+        )
+    if b"\r" in header:
+        raise UserError(
+            f"{path}: line 1, header: lines end with a bare carriage return (old Mac style); "
+            "save the file with LF or CRLF line endings"
+        )
+
+
 def read_header(path: Path) -> bytes:
     """The first line of ``path`` without BOM or line ending; UserError if missing or empty."""
-    if not path.exists():
-        raise UserError(f"{path}: file not found")
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory, expected a CSV file")
-    with path.open("rb") as handle:
-        header = handle.readline()
-    header = header.removeprefix(_BOM).rstrip(b"\r\n")
+    check_readable(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.readline()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    header = head.removeprefix(_BOM).rstrip(b"\r\n")
+    _check_header_bytes(path, head, header)
     if not header.strip():
         raise UserError(f"{path}: file is empty (expected a header line and data rows)")
     if not _is_utf8(header):
         raise not_utf8_error(path, detect_separator(header))
     return header
+
+
+def header_fields(header: bytes, separator: str) -> list[str]:
+    """The header names as written (quotes and surrounding blanks removed)."""
+    return [
+        field.decode("utf-8", "replace").strip().strip('"').strip()
+        for field in _split_fields(header, separator)
+    ]
+
+
+def _foreign_header_error(path: Path, header: bytes, separator: str, names: list[str]) -> UserError:
+    """The UserError for a header without a single Sales Records column."""
+    missing = ", ".join(repr(name) for name in c.RAW_COLUMNS)
+    lead = f"{path}: line 1: no recognised column in the header (missing {missing})"
+    if names and names[0].lower().startswith("sep="):
+        return UserError(f"{lead}; line 1 is an Excel {names[0]!r} hint: delete that line")
+    for foreign, label in FOREIGN_SEPARATORS.items():
+        fields = header_fields(header, foreign)
+        if len(fields) > 1 and any(c.canonical_column_name(f) for f in fields):
+            return UserError(
+                f"{lead}; the header is separated by {foreign!r} ({label}), but only ',' and ';' "
+                "are read: save the file as comma-separated"
+            )
+    seen = ", ".join(shown(name) for name in names[:SHOWN_HEADERS])
+    more = f" and {len(names) - SHOWN_HEADERS} more" if len(names) > SHOWN_HEADERS else ""
+    return UserError(
+        f"{lead}; read with separator {separator!r} it has {len(names)} field(s): {seen}{more}"
+    )
+
+
+def check_header(path: Path, header: bytes, separator: str) -> None:
+    """UserError for an unclosed quote, a header without any Sales Records column, or a column
+    named twice (same spelling or two spellings of one column), naming the 1-based positions."""
+    if header.count(b'"') % 2:
+        raise UserError(f"{path}: line 1, header: a double quote is not closed")
+    names = header_fields(header, separator)
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        canonical = c.canonical_column_name(name)
+        if canonical is not None:
+            positions.setdefault(canonical, []).append(position)
+    if not positions:
+        raise _foreign_header_error(path, header, separator, names)
+    for canonical, where in positions.items():
+        if len(where) > 1:
+            spellings = [names[i - 1] for i in where]
+            fields = " and ".join(str(i) for i in where)
+            if len(set(spellings)) == 1:
+                detail = f"in the header (fields {fields})"
+            else:
+                detail = (
+                    f"(as {' and '.join(repr(s) for s in spellings)}) in header fields {fields}"
+                )
+            raise UserError(
+                f"{path}: line 1: column {canonical!r} appears twice {detail}; "
+                "remove or rename one of them"
+            )
+
+
+def find_malformed_line(
+    path: Path, separator: str, until: int | None = None
+) -> tuple[int, str] | None:
+    """(line, problem) of the first record (up to line ``until``) whose field count differs from
+    the header's or whose quoting is broken; None when there is none. Lines are counted as the
+    reader counts them (one per record). A slow pass in Python: for error paths only."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=separator, strict=True)
+        number = HEADER_LINE
+        try:
+            width = len(next(reader, []))
+            for number, row in enumerate(reader, start=FIRST_DATA_LINE):
+                if until is not None and number > until:
+                    return None
+                if any(cell.strip() for cell in row) and len(row) != width:
+                    return number, f"{len(row)} field(s), the header has {width}"
+        except csv.Error as exc:
+            return number + 1, f"a double quote is not closed or not doubled ({exc})"
+    return None
 
 
 def canonical_names(path: Path, headers: list[str]) -> dict[str, str]:
@@ -104,7 +242,7 @@ def canonical_names(path: Path, headers: list[str]) -> dict[str, str]:
     for header in headers:
         canonical = c.canonical_column_name(header)
         if canonical is None:
-            log.warning("%s: ignoring unknown column %r", path, header)
+            log.warning("%s: ignoring unknown column %s", path, shown(header))
             continue
         if canonical in seen:
             first = seen[canonical]
@@ -121,7 +259,9 @@ def scan_raw_strings(path: Path) -> pl.LazyFrame:
 
     Lazy: nothing but the header is read until the caller collects (one parallel pass).
     """
-    separator = detect_separator(read_header(path))
+    header = read_header(path)
+    separator = detect_separator(header)
+    check_header(path, header, separator)
     scan = pl.scan_csv(
         path,
         separator=separator,
@@ -147,9 +287,14 @@ def collect_csv(path: Path, query: pl.LazyFrame) -> pl.DataFrame:
     try:
         return query.collect()
     except pl.exceptions.ComputeError as exc:
+        separator = detect_separator(read_header(path))
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-            raise not_utf8_error(path, detect_separator(read_header(path))) from None
-        raise UserError(f"{path}: cannot parse as CSV: {str(exc).splitlines()[0]}") from None
+            raise not_utf8_error(path, separator) from None
+        malformed = find_malformed_line(path, separator)
+        if malformed:
+            raise UserError(f"{path}: line {malformed[0]}: {malformed[1]}") from None
+        reason = shown(str(exc).splitlines()[0])
+        raise UserError(f"{path}: cannot parse as CSV: {reason}") from None
     except pl.exceptions.NoDataError:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
 
@@ -191,22 +336,38 @@ def _is_bad(name: str, dtype: type[pl.DataType]) -> pl.Expr:
     return parsed.is_null() | (parsed == "") if dtype == pl.String else parsed.is_null()
 
 
-def parse_error(path: Path, strings: pl.DataFrame, name: str) -> UserError:
+def parse_error(
+    path: Path, strings: pl.DataFrame, name: str, problem: str | None = None
+) -> UserError:
     """The UserError for the bad cells of column ``name`` (strings holds only bad rows)."""
     examples = ", ".join(
-        f"line {line}: {value!r}" if value is not None else f"line {line}: empty"
+        f"line {line}: {shown(value)}"
         for line, value in strings.select(LINE_COLUMN, name).head(SHOWN_EXAMPLES).iter_rows()
     )
+    problem = problem or _problem(c.RAW_SCHEMA[name])
     return UserError(
-        f"{path}: column {name!r}: {strings.height} value(s) {_problem(c.RAW_SCHEMA[name])} "
-        f"({examples})",
+        f"{path}: column {name!r}: {strings.height} value(s) {problem} ({examples})",
         details=strings.select(
             pl.lit(name).alias("column"),
             pl.lit("parse").alias("check"),
-            pl.col(name).alias("value"),
+            pl.col(name).str.slice(0, 2 * MAX_SHOWN_CHARS).alias("value"),
             pl.col(LINE_COLUMN).alias("line"),
         ),
     )
+
+
+def _range_checks(present: Sequence[str]) -> list[tuple[str, pl.Expr, str]]:
+    """(column, true where the parsed value is out of range, problem) for parsed columns."""
+    checks: list[tuple[str, pl.Expr, str]] = []
+    for name in present:
+        dtype, value = c.RAW_SCHEMA[name], pl.col(name)
+        if dtype == pl.Float64:
+            checks.append((name, ~value.is_finite(), "are not finite (inf or NaN)"))
+            checks.append((name, value.abs() > MAX_MONEY, f"are above {MAX_MONEY:,.0f}"))
+        elif dtype == pl.String:
+            too_long = value.str.len_chars() > MAX_TEXT_CHARS
+            checks.append((name, too_long, f"are longer than {MAX_TEXT_CHARS:,} characters"))
+    return checks
 
 
 def _retry_dates(parsed: pl.DataFrame, dates: Sequence[str]) -> pl.DataFrame:
@@ -219,6 +380,16 @@ def _retry_dates(parsed: pl.DataFrame, dates: Sequence[str]) -> pl.DataFrame:
         if parsed.get_column(name).null_count()
     ]
     return parsed.with_columns(retry).drop([_raw(name) for name in dates])
+
+
+def _ragged_or(error: UserError, path: Path, bad_lines: pl.Series) -> UserError:
+    """``error``, reworded when its first bad line really has too few fields (same details)."""
+    first = bad_lines.min()
+    separator = detect_separator(read_header(path))
+    malformed = find_malformed_line(path, separator, until=first)  # type: ignore[arg-type]
+    if malformed is None or malformed[0] != first:
+        return error
+    return UserError(f"{path}: line {first}: {malformed[1]}", details=error.details)
 
 
 def parse_strings(path: Path, strings: pl.LazyFrame) -> pl.DataFrame:
@@ -239,14 +410,18 @@ def parse_strings(path: Path, strings: pl.LazyFrame) -> pl.DataFrame:
     if parsed.height == 0:
         raise UserError(f"{path}: header only, no data rows")
     parsed = _retry_dates(parsed, dates)
-    bad = parsed.select(_is_bad(name, c.RAW_SCHEMA[name]).any() for name in present).row(0)
-    for name, any_bad in zip(present, bad, strict=True):
+    checks = [(n, _is_bad(n, c.RAW_SCHEMA[n]), _problem(c.RAW_SCHEMA[n])) for n in present]
+    checks += _range_checks(present)
+    if not checks:
+        return parsed.select(present)
+    anys = parsed.select(check.any().alias(str(i)) for i, (_, check, _) in enumerate(checks))
+    for (name, check, problem), any_bad in zip(checks, anys.row(0), strict=True):
         if any_bad:
-            bad_lines = parsed.filter(_is_bad(name, c.RAW_SCHEMA[name])).get_column(LINE_COLUMN)
+            bad_lines = parsed.filter(check).get_column(LINE_COLUMN)
             original = collect_csv(
                 path, strings.filter(pl.col(LINE_COLUMN).is_in(bad_lines.implode()))
             )
-            raise parse_error(path, original, name)
+            raise _ragged_or(parse_error(path, original, name, problem), path, bad_lines)
     return parsed.select(present)
 
 

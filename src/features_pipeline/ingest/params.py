@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from features_pipeline.columns import RAW_COLUMNS, canonical_column_name
-from features_pipeline.contracts.params import StrictModel
+from features_pipeline.contracts.params import StrictModel, plain_error
+from features_pipeline.ingest.synthetic import memory_shortfall
 
 SYNTHETIC_SOURCE = "synthetic"
 MAX_SYNTHETIC_ROWS = 900_000_000  # as many as there are unique 9-digit Order IDs
@@ -18,6 +19,16 @@ class IngestParams(StrictModel):
     rows: int = Field(default=10_000, gt=0, le=MAX_SYNTHETIC_ROWS)
     seed: int = Field(default=42, ge=0)
     required_columns: tuple[str, ...] = RAW_COLUMNS
+
+    @field_validator("rows")
+    @classmethod
+    def _fits_in_memory(cls, rows: int, info: ValidationInfo) -> int:
+        """A synthetic sample must fit in the memory available now (checked before generating)."""
+        if info.data.get("source") == SYNTHETIC_SOURCE:
+            shortfall = memory_shortfall(rows)
+            if shortfall is not None:
+                raise plain_error(shortfall)
+        return rows
 
     @field_validator("required_columns")
     @classmethod

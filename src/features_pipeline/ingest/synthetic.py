@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -22,6 +25,83 @@ from features_pipeline.ingest.reference import (
 _EPOCH = dt.date(1970, 1, 1)
 _ORDER_ID_LOW = 100_000_000
 _ORDER_ID_SPAN = 900_000_000  # 9-digit IDs: 100000000..999999999
+
+
+# The generator's working arrays alive while the frame is built (numpy dtypes, one per row each):
+# 4 category codes, order and ship days, Order IDs (drawn, then cast), units, revenue and cost
+# cents, the gathered price and cost cents, and the five money columns before Polars copies them.
+_WORKING_DTYPES: tuple[type[np.generic], ...] = (
+    *(np.int64,) * 4,
+    *(np.int32,) * 2,
+    *(np.int64,) * 2,
+    np.int64,
+    *(np.int64,) * 2,
+    *(np.int64,) * 2,
+    *(np.float64,) * 5,
+)
+_STRING_VIEW_BYTES = 16  # a Polars string is a 16-byte view (names share one buffer)
+_FRAME_COPIES = 2  # the generated frame, and the copy the stage makes (split column, checks)
+_CHOICE_FULL_FRACTION = 50  # numpy draws more than span // 50 unique IDs from a full arange
+
+
+def frame_bytes_per_row() -> int:
+    """Bytes one row of the generated frame takes, from the raw schema's dtypes."""
+    total = 0
+    for dtype in c.RAW_SCHEMA.values():
+        if dtype == pl.String:
+            total += _STRING_VIEW_BYTES
+        else:
+            total += pl.Series([], dtype=dtype).to_physical().to_numpy().dtype.itemsize
+    return total
+
+
+def estimated_bytes(rows: int) -> int:
+    """Peak memory :func:`generate_sales` and the ingest stage need for ``rows`` rows."""
+    working = sum(np.dtype(dtype).itemsize for dtype in _WORKING_DTYPES)
+    per_row = working + _FRAME_COPIES * frame_bytes_per_row()
+    if rows > _ORDER_ID_SPAN // _CHOICE_FULL_FRACTION:  # numpy shuffles a full range of IDs
+        draw = _ORDER_ID_SPAN * np.dtype(np.int64).itemsize
+    else:  # Floyd's algorithm with a hash set of the next power of two above 1.2 x rows
+        draw = (1 << int(1.2 * rows).bit_length()) * np.dtype(np.uint64).itemsize
+    return rows * per_row + draw
+
+
+def available_bytes() -> int | None:
+    """Memory available to this process: MemAvailable, capped by a cgroup v2 limit (or None)."""
+    found: list[int] = []
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    try:
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            used = int((cgroup / "memory.current").read_text(encoding="ascii").strip())
+            found.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def memory_shortfall(rows: int) -> str | None:
+    """``900,000,000 rows need about 388 GB, this machine has 23 GB available``, or None."""
+    needed, available = estimated_bytes(rows), available_bytes()
+    if available is None or needed <= available:
+        return None
+    return (
+        f"{rows:,} rows need about {_gigabytes(needed)}, "
+        f"this machine has {_gigabytes(available)} available"
+    )
+
+
+def _gigabytes(count: int) -> str:
+    return f"{count / 1e9:.0f} GB" if count >= 10e9 else f"{count / 1e9:.1f} GB"
 
 
 def _pick(values: list[str], codes: np.ndarray) -> pl.Series:

@@ -19,6 +19,7 @@ from features_pipeline.contracts.split import SPLIT, TRAIN, split_rows
 from features_pipeline.errors import UserError
 from features_pipeline.model.cv import CvResult, cross_validate
 from features_pipeline.model.inputs import check_model_inputs
+from features_pipeline.model.leakage import check_leakage, leakage_columns
 from features_pipeline.model.params import TrainParams
 from features_pipeline.model.pipeline import ColumnRoles, build_pipeline, column_roles
 from features_pipeline.model.registry import (
@@ -123,9 +124,10 @@ def train_model(
     (``setup``: from :func:`prepare` on the table's schema, when the caller already ran it)."""
     setup = setup or prepare(frame.schema, params, plan, source)
     target, inputs = setup.inputs.target, setup.inputs.features
-    needed = [*inputs, target, SPLIT]  # filter only these columns
+    needed = [*leakage_columns(inputs, target, plan), SPLIT]  # filter only these columns
     rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
     y = target_values(rows, target, table)
+    leak_notes = check_leakage(rows, inputs, target, plan, source)
     features = rows.select(inputs)
     if rows.height < params.cv_folds:
         raise UserError(
@@ -148,7 +150,7 @@ def train_model(
         fit_seconds=seconds,
         rows=rows.height,
         training_frame=rows.select(*inputs, target),
-        warnings=[*setup.notes, *notes],
+        warnings=[*setup.notes, *leak_notes, *notes],
     )
 
 

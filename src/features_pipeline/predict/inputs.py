@@ -22,8 +22,11 @@ from features_pipeline.features.engine import transform
 from features_pipeline.features.plan import Plan
 from features_pipeline.features.state import FittedState
 from features_pipeline.logs import progress
+from features_pipeline.model.pipeline import PREPROCESS
 
 PREDICT_BATCH = 100_000  # rows per model.predict call (a progress bar advances per batch)
+UNSEEN = "unseen_category"  # output column: a categorical input holds a value unseen in training
+SHOWN_UNSEEN = 3
 _NEW = "__new_row__"
 
 
@@ -93,13 +96,73 @@ def model_inputs(
     return transformed.filter(pl.col(_NEW)).select(features)
 
 
+def known_categories(model: Any) -> dict[str, list[Any]]:
+    """The training values of each categorical input, read from the fitted encoders of the
+    pipeline's preprocessing step (empty for a model without one)."""
+    steps = getattr(model, "named_steps", None)
+    preprocess = steps.get(PREPROCESS) if isinstance(steps, dict) else None
+    known: dict[str, list[Any]] = {}
+    for entry in getattr(preprocess, "transformers_", None) or ():
+        encoder, columns = entry[1], entry[2]
+        categories = getattr(encoder, "categories_", None)
+        if categories is None or isinstance(columns, str):
+            continue
+        for column, values in zip(columns, categories, strict=False):
+            known[str(column)] = [v for v in values.tolist() if v is not None and v == v]
+    return known
+
+
+def unseen_flags(inputs: pl.DataFrame, known: dict[str, list[Any]]) -> dict[str, pl.Series]:
+    """Per categorical input: True where a row holds a (non-null) value unseen in training."""
+    flags: dict[str, pl.Series] = {}
+    for name, values in known.items():
+        if name not in inputs.columns:
+            continue
+        column = inputs.get_column(name)
+        if isinstance(column.dtype, pl.String | pl.Categorical | pl.Enum):
+            column, seen = column.cast(pl.String), pl.Series(values, dtype=pl.String, strict=False)
+        else:
+            seen = pl.Series(values, dtype=column.dtype, strict=False)
+        flags[name] = column.is_not_null() & ~column.is_in(seen.drop_nulls().implode())
+    return flags
+
+
+def describe_unseen(inputs: pl.DataFrame, flags: dict[str, pl.Series]) -> str | None:
+    """``2 row(s) hold a category unseen in training ('Item Type': 'Gadgets' (2))``; None if
+    every value was seen."""
+    if not flags:
+        return None
+    rows = int(pl.DataFrame(flags).select(pl.any_horizontal(pl.all()).sum()).item())
+    if not rows:
+        return None
+    examples: list[str] = []
+    for name, flag in flags.items():
+        values = inputs.get_column(name).filter(flag).cast(pl.String).value_counts(sort=True)
+        for value, count in values.iter_rows():
+            examples.append(f"{name!r}: {value!r} ({count})")
+    shown = ", ".join(examples[:SHOWN_UNSEEN]) + (", ..." if len(examples) > SHOWN_UNSEEN else "")
+    columns = ", ".join(repr(name) for name, flag in flags.items() if flag.any())
+    return (
+        f"{rows} row(s) hold a category unseen in training in {columns} ({shown}); the model "
+        f"has no data for them, so their predictions are guesses (column {UNSEEN} = true)"
+    )
+
+
 def predict_rows(
     model: Any, target: str, new_rows: pl.DataFrame, inputs: pl.DataFrame
 ) -> pl.DataFrame:
-    """``Order ID`` and the prediction of ``target`` for each of ``new_rows``, from its model
-    ``inputs`` (:func:`model_inputs`, same order)."""
+    """``Order ID``, the prediction of ``target`` and the ``unseen_category`` flag for each of
+    ``new_rows``, from its model ``inputs`` (:func:`model_inputs`, same order)."""
     predicted = predict_in_batches(model, inputs)
-    return new_rows.select(c.ORDER_ID).with_columns(pl.Series(prediction_column(target), predicted))
+    flags = unseen_flags(inputs, known_categories(model))
+    unseen = (
+        pl.DataFrame(flags).select(pl.any_horizontal(pl.all())).to_series()
+        if flags
+        else pl.repeat(False, inputs.height, eager=True)
+    )
+    return new_rows.select(c.ORDER_ID).with_columns(
+        pl.Series(prediction_column(target), predicted), unseen.alias(UNSEEN)
+    )
 
 
 def predict_in_batches(model: Any, inputs: pl.DataFrame, batch: int = PREDICT_BATCH) -> np.ndarray:

@@ -6,7 +6,7 @@ Also the history table window features need, and the one-line summary of rejecte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +25,12 @@ from features_pipeline.ingest.csv_reader import (
 
 OnInvalid = Literal["skip", "fail"]
 REJECTED_COLUMNS = ("line", "column", "check", "value")
+PROBLEMS = "problems"
 SHOWN_EXAMPLES = 3
+
+
+def _no_rows() -> pl.DataFrame:
+    return pl.DataFrame(schema={"line": pl.Int64, PROBLEMS: pl.String})
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,28 @@ class NewRows:
     frame: pl.DataFrame
     rejected: pl.DataFrame  # line, column, check, value (one row per failure)
     rows_read: int
+    # the rejected input rows themselves: line, their cells as read (text), problems
+    rejected_rows: pl.DataFrame = field(default_factory=_no_rows)
+
+
+def rejected_input_rows(strings: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``strings`` (cells as text) on the lines of ``failures``, in file order, with
+    their file ``line`` and a ``problems`` column (``'Units Sold' fails 'Units Sold > 0' ('-3');
+    ...``)."""
+    if failures.height == 0:
+        return _no_rows()
+    problems = failures.group_by("line", maintain_order=True).agg(
+        pl.format(
+            "{} fails {} ({})",
+            pl.col("column").map_elements(repr, return_dtype=pl.String),
+            pl.col("check").map_elements(repr, return_dtype=pl.String),
+            pl.col("value").map_elements(repr, return_dtype=pl.String).fill_null("empty"),
+        )
+        .str.join("; ")
+        .alias(PROBLEMS)
+    )
+    rows = strings.rename({LINE_COLUMN: "line"}).with_columns(pl.col("line").cast(pl.Int64))
+    return rows.join(problems, on="line", how="inner").sort("line")
 
 
 def _failure_rows(details: pl.DataFrame, lines: pl.Series | None = None) -> pl.DataFrame:
@@ -63,6 +90,7 @@ def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "
     skipped and returned in ``rejected`` (``on_invalid="skip"``) or fail the run (``"fail"``).
     """
     strings = read_raw_strings(path)
+    original = strings
     missing = [name for name in required if name not in strings.columns]
     if missing:
         raise UserError(
@@ -99,15 +127,22 @@ def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "
         frame = parsed.filter(keep)
     table = pl.concat(rejected).sort("line", maintain_order=True) if rejected else _no_failures()
     rows_read = frame.height + table.get_column("line").n_unique()
-    return NewRows(frame=frame, rejected=table, rows_read=rows_read)
+    rows = rejected_input_rows(original, table)
+    return NewRows(frame=frame, rejected=table, rows_read=rows_read, rejected_rows=rows)
 
 
 def read_history(path: Path, columns: Sequence[str]) -> pl.DataFrame:
     """Past orders (a parquet table like data/interim/sales.parquet, or a Sales CSV)."""
     if not path.exists():
         raise UserError(f"{path}: history table not found")
+    if path.is_dir():
+        raise UserError(f"{path}: --history is a folder; give a parquet or CSV file")
     if path.suffix == ".parquet":
-        frame = pl.read_parquet(path)
+        try:
+            frame = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise UserError(f"{path}: cannot read the history as parquet ({reason})") from None
     else:
         frame = check_raw_contract(read_sales_csv(path), str(path), (), FIRST_DATA_LINE, "line")
     missing = [name for name in columns if name not in frame.columns]

@@ -15,15 +15,19 @@ import polars as pl
 from features_pipeline.contracts.card import read_card
 from features_pipeline.contracts.paths import CARD_NAME, FEATURE_STATE
 from features_pipeline.contracts.plan_file import Kind
+from features_pipeline.errors import UserError
 from features_pipeline.features.state import load_state
 from features_pipeline.io import write_csv_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.predict.inputs import (
     check_state_matches,
+    describe_unseen,
+    known_categories,
     model_inputs,
     needed_raw_columns,
     predict_rows,
+    unseen_flags,
 )
 from features_pipeline.predict.new_rows import (
     OnInvalid,
@@ -39,9 +43,20 @@ log = get_logger("predict")  # the package logger: features_pipeline.predict
 class PredictResult:
     """What a predict run wrote, what it skipped and how many rows it read."""
 
-    predictions: pl.DataFrame  # Order ID, Predicted <target> (input order, valid rows only)
-    rejected: pl.DataFrame
+    predictions: pl.DataFrame  # Order ID, Predicted <target>, unseen_category (valid rows)
+    rejected: pl.DataFrame  # one row per failure: line, column, check, value
     rows_read: int
+    rejected_rows: pl.DataFrame | None = None  # the rejected input rows, with their problems
+
+
+def check_output(path: Path, option: str, input_path: Path) -> None:
+    """An output file can be written: not a folder, its folder exists, not the input file."""
+    if path.is_dir():
+        raise UserError(f"{path}: {option} is a folder; give a file path such as {path / 'x.csv'}")
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: {option}: folder {str(path.parent)!r} does not exist")
+    if path.exists() and input_path.exists() and path.resolve() == input_path.resolve():
+        raise UserError(f"{path}: {option} is the input file; it would be overwritten")
 
 
 def predict_csv(
@@ -62,6 +77,15 @@ def predict_csv(
     needed when the model uses window features. Invalid rows are skipped and reported (also
     written to ``rejected_path`` if given) or, with ``on_invalid="fail"``, end the run.
     """
+    check_output(output_path, "--output", input_path)
+    if rejected_path is not None:
+        check_output(rejected_path, "--rejected", input_path)
+        if rejected_path.resolve() == output_path.resolve():
+            raise UserError(f"{rejected_path}: --rejected is the same file as --output")
+    if model_path.is_dir():
+        raise UserError(
+            f"{model_path}: --model is a folder; give the model file (e.g. models/model.skops)"
+        )
     card_path = card_path or model_path.with_name(CARD_NAME)
     card = read_card(card_path)  # the card is written beside the model
     model = load_model_checked(model_path, card, str(card_path))
@@ -74,8 +98,6 @@ def predict_csv(
         fields.update(rows=new.rows_read, valid=new.frame.height)
     if new.rejected.height:
         log.warning("%s: skipped %s", input_path, describe_rejected(new.rejected))
-        if rejected_path is not None:
-            write_csv_atomic(new.rejected, rejected_path)
     subplan = state.plan.restricted_to(features)
     history = None
     if history_path is not None:
@@ -86,9 +108,20 @@ def predict_csv(
     with timed(log, "predict", rows=new.frame.height):
         inputs = model_inputs(card, state, new.frame, history, str(card_path))
         predictions = predict_rows(model, target, new.frame, inputs)
+    unseen = describe_unseen(inputs, unseen_flags(inputs, known_categories(model)))
+    if unseen:
+        log.warning("%s: %s", input_path, unseen)
     write_csv_atomic(predictions, output_path)
     log.info("wrote %s (%d predictions of %s)", output_path, predictions.height, target)
-    return PredictResult(predictions=predictions, rejected=new.rejected, rows_read=new.rows_read)
+    if rejected_path is not None:  # written even when empty: no stale file from an earlier run
+        write_csv_atomic(new.rejected_rows, rejected_path)
+        log.info("wrote %s (%d rejected rows)", rejected_path, new.rejected_rows.height)
+    return PredictResult(
+        predictions=predictions,
+        rejected=new.rejected,
+        rows_read=new.rows_read,
+        rejected_rows=new.rejected_rows,
+    )
 
 
 def run(args: argparse.Namespace) -> None:

@@ -27,7 +27,10 @@ def source_path(params: IngestParams, params_file: Path) -> Path:
     """The CSV path; it must live under data/raw/ so that DVC tracks it as a dependency."""
     path = Path(params.source)
     raw_dir = paths.RAW_DATA_DIR
-    inside = (Path.cwd() / path).resolve().is_relative_to((Path.cwd() / raw_dir).resolve())
+    try:
+        inside = (Path.cwd() / path).resolve().is_relative_to((Path.cwd() / raw_dir).resolve())
+    except (RuntimeError, OSError):  # a symbolic link loop
+        raise UserError(f"{path}: symbolic link loop (the link points back to itself)") from None
     if not inside:
         raise UserError(
             f"{params_file}: ingest.source: {params.source!r} is outside {raw_dir}/; "

@@ -13,6 +13,7 @@ from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, timed
 from features_pipeline.model.artifacts import save_model
 from features_pipeline.model.card import build_card, data_sha256
+from features_pipeline.model.leakage import leakage_columns
 from features_pipeline.model.params import TrainParams
 from features_pipeline.model.train import prepare, timing, train_metrics, train_model
 from features_pipeline.runner import StageFacts, main_for
@@ -27,9 +28,8 @@ def run(args: argparse.Namespace) -> StageFacts:
     schema = paths.FEATURE_TABLE.parquet_schema()
     setup = prepare(schema, params, plan, source)  # params vs inputs, before any data is read
     inputs = setup.inputs
-    frame = paths.FEATURE_TABLE.read_parquet(
-        [*dict.fromkeys([*inputs.features, inputs.target, SPLIT])]
-    )
+    columns = [*leakage_columns(inputs.features, inputs.target, plan), SPLIT]
+    frame = paths.FEATURE_TABLE.read_parquet(columns)
     with timed(log, "train", model=setup.spec.name, folds=params.cv_folds) as fields:
         result = train_model(frame, params, plan, source, str(paths.FEATURE_TABLE), setup)
         fields.update(rows=result.rows, features=len(inputs.features), **timing(result))

@@ -1,0 +1,331 @@
+"""``features-pipeline doctor``: find and repair what a killed run can leave behind.
+
+Checks, in order (each repair makes the next check possible):
+
+* ``dvc.lock`` that is not valid YAML (DVC rewrites it in place) -> restored from git ``HEAD``;
+* ``.dvc/tmp/rwlock`` empty or not valid JSON while no DVC process of this project runs (every
+  ``dvc repro`` then fails with "JSON structure is corrupted") -> removed;
+* DVC's repo locks (``.dvc/tmp/lock``, ``rwlock.lock``) held by a live pid -> reported only
+  (one naming a dead pid is DVC's normal leftover: the kernel lock died with the pid);
+* stray temp files of our atomic writers (``.<name>.<pid>.tmp`` / ``.<name>.<pid>.old``) of dead
+  pids under the output folders -> swept (an ``.old`` whose target is missing is put back);
+* outputs that differ from ``dvc.lock`` (``dvc status``) -> ``dvc checkout`` from the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from features_pipeline.io import pid_alive, sweep_stale_temps
+
+OUTPUT_DIRS = ("data", "models", "metrics", "plots", "reports")
+RWLOCK = Path(".dvc/tmp/rwlock")
+DVC_LOCKS = (Path(".dvc/tmp/lock"), Path(".dvc/tmp/rwlock.lock"))
+DVC_LOCK_FILE = Path("dvc.lock")
+TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.(?P<kind>tmp|old)$")
+PID_IN_JSON = re.compile(r'"pid"\s*:\s*([0-9]+)')
+
+
+@dataclass
+class Finding:
+    """One line of the report: what is wrong (or worth knowing) and what was done about it."""
+
+    subject: str  # a project-relative path
+    problem: str
+    action: str = ""  # what was (or, with --check, would be) done
+    is_problem: bool = True  # False: a note; --check does not fail on it
+    fixed: bool = False
+
+    def line(self) -> str:
+        action = f" -> {self.action}" if self.action else ""
+        return f"{self.subject}: {self.problem}{action}"
+
+
+# ---- processes
+
+
+def cmdline(pid: int) -> list[str]:
+    """The argv of ``pid`` ([] when gone or unreadable)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def is_dvc_command(argv: list[str]) -> bool:
+    """``dvc ...``, ``python .../bin/dvc ...`` or ``python -m dvc ...``."""
+    names = [Path(arg).name for arg in argv[:2]]
+    return "dvc" in names or argv[1:3] == ["-m", "dvc"]
+
+
+def process_cwd(pid: int) -> Path | None:
+    """The working directory of ``pid`` (None when gone or not ours to read)."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return None
+
+
+def dvc_processes(root: Path) -> list[int]:
+    """Pids of live ``dvc`` processes working in ``root`` (or below), this process excluded."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        cwd = process_cwd(pid)
+        if cwd is not None and cwd.is_relative_to(root) and is_dvc_command(cmdline(pid)):
+            found.append(pid)
+    return sorted(found)
+
+
+# ---- dvc.lock
+
+
+def dvc_lock_corrupt(root: Path) -> str | None:
+    """Why ``dvc.lock`` cannot be read (None when it is fine or absent)."""
+    path = root / DVC_LOCK_FILE
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        return f"not valid YAML ({type(error).__name__})"
+    if not isinstance(data, dict) or "stages" not in data:
+        return "empty or truncated (no stages)"
+    return None
+
+
+def git_head_version(root: Path, path: Path) -> bytes | None:
+    """``path`` as committed at git ``HEAD`` (None outside git or when not committed)."""
+    result = subprocess.run(
+        ["git", "show", f"HEAD:{path.as_posix()}"], cwd=root, capture_output=True, check=False
+    )
+    return result.stdout if result.returncode == 0 else None
+
+
+def check_dvc_lock_file(root: Path, repair: bool) -> list[Finding]:
+    """A corrupt ``dvc.lock`` -> restored from git HEAD (dvc repro then reruns what differs)."""
+    reason = dvc_lock_corrupt(root)
+    if reason is None:
+        return []
+    finding = Finding(str(DVC_LOCK_FILE), reason)
+    committed = git_head_version(root, DVC_LOCK_FILE)
+    if committed is None:
+        finding.action = "not in git HEAD: restore it by hand (then dvc repro)"
+    elif not repair:
+        finding.action = "would restore it from git HEAD"
+    else:
+        (root / DVC_LOCK_FILE).write_bytes(committed)
+        finding.action, finding.fixed = "restored from git HEAD", True
+    return [finding]
+
+
+# ---- DVC's own locks
+
+
+def rwlock_problem(text: str) -> str | None:
+    """Why an rwlock file's ``text`` would stop DVC (None when DVC can read it)."""
+    if not text.strip():
+        return "empty"
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError:
+        return "not valid JSON"
+    if not isinstance(data, dict) or not set(data) <= {"read", "write"}:
+        return "not a DVC rwlock (unexpected JSON)"
+    return None
+
+
+def live_lock_holders(root: Path, text: str) -> list[int]:
+    """DVC processes of ``root`` plus live pids the (maybe partial) lock text names."""
+    named = {int(pid) for pid in PID_IN_JSON.findall(text)}
+    return sorted(set(dvc_processes(root)) | {pid for pid in named if pid_alive(pid)})
+
+
+def check_rwlock(root: Path, repair: bool) -> list[Finding]:
+    """An unreadable ``.dvc/tmp/rwlock`` with no live DVC process -> removed."""
+    path = root / RWLOCK
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    problem = rwlock_problem(text)
+    if problem is None:
+        return []
+    holders = live_lock_holders(root, text)
+    if holders:
+        pids = ", ".join(map(str, holders))
+        return [Finding(str(RWLOCK), f"{problem}, DVC pid {pids} running", "left alone")]
+    finding = Finding(str(RWLOCK), f"{problem}, no DVC process running", "would remove it")
+    if repair:
+        path.unlink(missing_ok=True)
+        finding.action, finding.fixed = "removed", True
+    return [finding]
+
+
+def lock_pid(path: Path) -> int | None:
+    """The pid a zc.lockfile lock file holds (None when empty or not a pid)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def check_dvc_locks(root: Path) -> list[Finding]:
+    """DVC's repo locks held by a live pid: a note. A dead pid's lock file is DVC's normal
+    leftover (the kernel lock went with the process; DVC takes it over): not reported."""
+    findings = []
+    for relative in DVC_LOCKS:
+        pid = lock_pid(root / relative)
+        if pid is not None and pid != os.getpid() and pid_alive(pid):
+            findings.append(Finding(str(relative), f"held by running pid {pid}", "", False))
+    return findings
+
+
+# ---- our temp files
+
+
+def stray_temps(root: Path) -> Iterator[tuple[Path, int]]:
+    """``(path, pid)`` of every ``.<name>.<pid>.tmp|old`` under the output folders."""
+    for folder in OUTPUT_DIRS:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob(".*")):
+            match = TEMP_NAME.match(path.name)
+            if match is not None and not any(TEMP_NAME.match(p.name) for p in path.parents):
+                yield path, int(match["pid"])
+
+
+def check_temps(root: Path, repair: bool) -> list[Finding]:
+    """Temps of dead writers -> swept (``io.sweep_stale_temps``); of live ones -> kept."""
+    findings = []
+    for path, pid in stray_temps(root):
+        subject = str(path.relative_to(root))
+        if pid_alive(pid):
+            findings.append(Finding(subject, f"temp of running pid {pid}", "kept", False))
+            continue
+        match = TEMP_NAME.match(path.name)
+        assert match is not None
+        target = path.with_name(match["name"])
+        put_back = match["kind"] == "old" and not os.path.lexists(target)
+        verb = f"put back as {target.name}" if put_back else "removed"
+        finding = Finding(subject, f"stray temp of dead pid {pid}", f"would be {verb}")
+        if repair:
+            sweep_stale_temps(target)
+            finding.action, finding.fixed = verb, not os.path.lexists(path)
+        findings.append(finding)
+    return findings
+
+
+# ---- outputs vs dvc.lock
+
+
+def dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dvc args`` (this environment's DVC) in ``root``."""
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True, check=False
+    )
+
+
+def last_line(text: str) -> str:
+    """The last non-blank line of ``text`` (for one-line error reports)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def changed_outputs(status: dict[str, Any]) -> dict[str, str]:
+    """``{output: "modified"|"deleted"|...}`` from ``dvc status --json``."""
+    changed: dict[str, str] = {}
+    for entries in status.values():
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict):
+                changed.update(entry.get("changed outs", {}))
+    return changed
+
+
+def read_changed_outputs(root: Path) -> dict[str, str] | str:
+    """The outputs that differ from dvc.lock, or why ``dvc status`` could not tell."""
+    result = dvc(root, "status", "--json")
+    if result.returncode != 0:
+        return last_line(result.stderr + result.stdout)
+    try:
+        return changed_outputs(json.loads(result.stdout or "{}"))
+    except json.JSONDecodeError:
+        return f"unreadable dvc status output: {last_line(result.stdout)}"
+
+
+def check_outputs(root: Path, repair: bool) -> list[Finding]:
+    """Outputs that differ from dvc.lock -> ``dvc checkout`` (those in the cache)."""
+    changed = read_changed_outputs(root)
+    if isinstance(changed, str):
+        return [Finding("outputs", f"dvc status failed: {changed}", "not checked")]
+    findings = {
+        path: Finding(path, f"{state}, differs from dvc.lock") for path, state in changed.items()
+    }
+    if not findings:
+        return []
+    if not repair:
+        for finding in findings.values():
+            finding.action = "would run dvc checkout"
+        return list(findings.values())
+    result = dvc(root, "checkout", "--force", *findings)
+    remaining = read_changed_outputs(root)
+    still = remaining if isinstance(remaining, dict) else changed
+    for path, finding in findings.items():
+        if path not in still:
+            finding.action, finding.fixed = "restored by dvc checkout", True
+        elif result.returncode != 0:
+            finding.action = f"dvc checkout failed: {last_line(result.stderr)}"
+        else:
+            finding.action = "not in the cache (cache: false?): dvc repro rebuilds it"
+            finding.is_problem = False
+    return list(findings.values())
+
+
+# ---- the whole run
+
+
+def diagnose(root: Path, repair: bool) -> list[Finding]:
+    """Every finding in ``root``; with ``repair``, each repaired where it can be."""
+    findings = check_dvc_lock_file(root, repair)
+    findings += check_rwlock(root, repair)
+    findings += check_dvc_locks(root)
+    findings += check_temps(root, repair)
+    if any(f.is_problem and not f.fixed for f in findings if f.subject == str(RWLOCK)):
+        findings.append(Finding("outputs", "not checked", "DVC is locked: repair the lock first"))
+    else:
+        findings += check_outputs(root, repair)
+    return findings
+
+
+def unresolved(findings: list[Finding]) -> list[Finding]:
+    """The problems still there (all of them after ``--check``)."""
+    return [f for f in findings if f.is_problem and not f.fixed]
+
+
+def summary(findings: list[Finding], repair: bool) -> str:
+    """The last line of the report."""
+    problems = [f for f in findings if f.is_problem]
+    if not problems:
+        return "doctor: healthy" + (f" ({len(findings)} note(s))" if findings else "")
+    fixed = sum(f.fixed for f in problems)
+    if not repair:
+        return f"doctor: {len(problems)} problem(s) found (--check: nothing changed)"
+    left = len(problems) - fixed
+    return f"doctor: {len(problems)} problem(s) found, {fixed} repaired, {left} left"

@@ -1,0 +1,99 @@
+"""Shared checks of the bad-input suite: a user mistake ends with exit 1, one short `error:`
+message naming the file and key/column/line, no traceback, and every earlier output unchanged.
+
+Each case runs the stage script as `dvc repro` runs it (`python stages/<stage>.py` in the project
+folder, a subprocess) and, where marked, under `dvc repro` itself in a git copy of the project.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from support import REPO_ROOT, command_env
+
+OUTPUT_FOLDERS = ("data/interim", "data/features", "data/predictions", "models", "metrics", "plots",
+                  "reports")  # fmt: skip
+MAX_MESSAGE_LINES = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under the output folders of ``root`` (timing files aside), by relative path."""
+    files: dict[str, bytes] = {}
+    for folder in OUTPUT_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            if path.is_file() and not relative.startswith("metrics/timing/"):
+                files[relative] = path.read_bytes()
+    return files
+
+
+def run_stage_script(root: Path, stage: str, *args: str) -> Outcome:
+    """``python stages/<stage>.py`` in ``root`` (the repo's stage scripts), as dvc repro runs it."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "stages" / f"{stage}.py"), *args],
+        cwd=root,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Outcome(result.returncode, result.stdout, result.stderr)
+
+
+def run_cli(root: Path, *args: str) -> Outcome:
+    """``features-pipeline <args>`` in ``root``."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "features-pipeline"), *args],
+        cwd=root,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Outcome(result.returncode, result.stdout, result.stderr)
+
+
+def assert_user_error(outcome: Outcome, *fragments: str) -> str:
+    """Exit 1, no traceback, exactly one ``error:`` line containing every fragment, and a short
+    message (the error line plus at most a small failure table); returns the line."""
+    assert outcome.code == 1, f"exit {outcome.code}: {outcome.stderr}"
+    assert "Traceback" not in outcome.stderr, outcome.stderr
+    lines = outcome.error_lines
+    assert len(lines) == 1, outcome.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def assert_unchanged(before: dict[str, bytes], after: dict[str, bytes]) -> None:
+    """No output appeared, disappeared or changed."""
+    assert sorted(after) == sorted(before), set(after) ^ set(before)
+    changed = [name for name in before if before[name] != after[name]]
+    assert not changed, changed
+
+
+def dvc_repro(root: Path, *targets: str) -> Outcome:
+    """``dvc repro [targets]`` in ``root``."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), "repro", *targets],
+        cwd=root,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Outcome(result.returncode, result.stdout, result.stderr)

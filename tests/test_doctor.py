@@ -1,0 +1,117 @@
+"""``features-pipeline doctor``: each finding made for real (a wedged DVC rwlock, stray temps of
+dead and live writers, a modified output), reported by ``--check`` and repaired by a plain run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from support import run_command
+
+from features_pipeline.doctor import (
+    check_rwlock,
+    check_temps,
+    is_dvc_command,
+    rwlock_problem,
+    summary,
+)
+
+DEAD_PID = 2**22 + 1  # above Linux's pid_max limit: never a live process
+
+
+def test_rwlock_problem_names_what_dvc_cannot_read() -> None:
+    assert rwlock_problem("") == "empty"
+    assert rwlock_problem('{"write": {"a": {"pid"') == "not valid JSON"
+    assert rwlock_problem("[]") == "not a DVC rwlock (unexpected JSON)"
+    assert rwlock_problem('{"read": {}, "write": {}}') is None
+
+
+def test_dvc_commands_are_recognised() -> None:
+    assert is_dvc_command(["dvc", "repro"])
+    assert is_dvc_command(["/venv/bin/python", "/venv/bin/dvc", "repro"])
+    assert is_dvc_command(["python", "-m", "dvc", "status"])
+    assert not is_dvc_command(["python", "stages/train.py"])
+
+
+def test_stray_temps_of_dead_pids_are_removed_of_live_ones_kept(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    dead = models / f".model.skops.{DEAD_PID}.tmp"
+    live = models / f".model.skops.{os.getpid()}.tmp"
+    dead.write_bytes(b"half")
+    live.write_bytes(b"being written")
+    checked = {f.subject: f.is_problem for f in check_temps(tmp_path, repair=False)}
+    assert checked == {f"models/{dead.name}": True, f"models/{live.name}": False}
+    assert dead.exists()
+    findings = check_temps(tmp_path, repair=True)
+    assert not dead.exists()
+    assert live.exists()
+    assert {f.subject: f.action for f in findings} == {
+        f"models/{dead.name}": "removed",
+        f"models/{live.name}": "kept",
+    }
+    assert summary(findings, repair=True) == "doctor: 1 problem(s) found, 1 repaired, 0 left"
+
+
+def test_old_copy_of_a_replaced_folder_is_put_back(tmp_path: Path) -> None:
+    old = tmp_path / "data" / "features" / f".state.{DEAD_PID}.old"
+    old.mkdir(parents=True)
+    (old / "a.json").write_text("{}")
+    findings = check_temps(tmp_path, repair=True)
+    assert findings[0].action == "put back as state"
+    assert (tmp_path / "data" / "features" / "state" / "a.json").exists()
+
+
+def test_an_empty_rwlock_is_left_alone_while_a_listed_pid_runs(tmp_path: Path) -> None:
+    lock = tmp_path / ".dvc" / "tmp" / "rwlock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(f'{{"write": {{"x": {{"pid": {os.getpid()}, "cmd"')  # cut mid-write
+    findings = check_rwlock(tmp_path, repair=True)
+    assert findings[0].action == "left alone"
+    assert lock.exists()
+
+
+@pytest.mark.slow
+def test_doctor_repairs_what_a_killed_run_leaves(project_repo: Path) -> None:
+    root = project_repo
+    run_command(["dvc", "repro", "-q"], root)
+    card = root / "models" / "model_card.json"
+    good_card = card.read_bytes()
+    rwlock = root / ".dvc" / "tmp" / "rwlock"
+    rwlock.write_text("")  # DVC was killed while rewriting it
+    wedged = run_command(["dvc", "repro"], root, check=False)
+    assert wedged.returncode != 0
+    assert "JSON structure is corrupted" in wedged.stderr
+    dead = root / "data" / "features" / f".plan.json.{DEAD_PID}.tmp"
+    live = root / "data" / "features" / f".plan.json.{os.getpid()}.tmp"
+    dead.write_text("{")
+    live.write_text("{")
+    card.write_bytes(good_card[: len(good_card) // 2])  # a half-written output
+
+    check = run_command(["features-pipeline", "doctor", "--check"], root, check=False)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "doctor: .dvc/tmp/rwlock: empty, no DVC process running" in check.stdout
+    assert f"{dead.name}: stray temp of dead pid {DEAD_PID} -> would be removed" in check.stdout
+    assert f"{live.name}: temp of running pid {os.getpid()} -> kept" in check.stdout
+    assert "nothing changed" in check.stderr
+    assert rwlock.read_text() == ""
+    assert dead.exists()
+    assert card.read_bytes() != good_card
+
+    doctor = run_command(["features-pipeline", "doctor"], root)
+    assert "doctor: .dvc/tmp/rwlock: empty, no DVC process running -> removed" in doctor.stdout
+    assert not rwlock.exists() or rwlock.read_text().strip()
+    assert not dead.exists()
+    assert live.exists()
+    assert (
+        "doctor: models/model_card.json: modified, differs from dvc.lock -> restored by dvc "
+        in (doctor.stdout)
+    )
+    assert card.read_bytes() == good_card
+    assert doctor.stdout.splitlines()[-1].endswith("0 left")
+
+    live.unlink()
+    run_command(["dvc", "repro"], root)
+    healthy = run_command(["features-pipeline", "doctor", "--check"], root)
+    assert healthy.stdout.splitlines()[-1].startswith("doctor: healthy")
