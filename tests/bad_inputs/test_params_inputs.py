@@ -166,9 +166,7 @@ CASES: list[Case] = [
          ("validate.warnings_fail", "valid boolean")),
     # --- train ---
     Case("train-features-unknown", "validate", sub("    - log_units\n", "    - log_unit\n"),
-         ("train.features", "log_unit"),
-         known_gap="validate blames data/features/features.parquet (missing required column "
-                   "'log_unit'), not train.features, and rewrites reports/validation_failures.csv"),
+         ("train.features", "unknown column 'log_unit' — did you mean 'log_units'?")),
     Case("train-features-duplicate", "validate", sub("    - log_units\n", "    - order_year\n"),
          ("train.features", "'order_year' is listed twice")),
     Case("train-model-name", "train", sub("    name: hist_gradient_boosting ",

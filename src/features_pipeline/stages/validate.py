@@ -7,6 +7,8 @@ import argparse
 from features_pipeline.contracts import paths
 from features_pipeline.contracts.params import ModelInputsParams, read_params
 from features_pipeline.contracts.plan_file import model_inputs, read_plan_file
+from features_pipeline.contracts.text import did_you_mean
+from features_pipeline.errors import UserError
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.runner import StageFacts, main_for
@@ -22,6 +24,13 @@ def run(args: argparse.Namespace) -> StageFacts:
     validate = params.section("validate", ValidateParams)
     plan = read_plan_file(paths.PLAN_FILE)
     inputs = model_inputs(params.section("train", ModelInputsParams), plan, str(args.params))
+    columns = list(paths.FEATURE_TABLE.parquet_schema())
+    for name in inputs.features:  # a typo in params (a planned feature missing from the table is
+        if name not in columns and name not in plan:  # the table's fault: its schema check says so)
+            raise UserError(
+                f"{args.params}: train.features: unknown column {name!r}"
+                f"{did_you_mean(name, columns)} (not in {paths.FEATURE_TABLE})"
+            )
     frame = paths.FEATURE_TABLE.read_parquet()
     with (
         timed(log, "validate", rows=frame.height, cols=frame.width) as fields,
