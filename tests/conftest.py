@@ -15,8 +15,8 @@ from support import (
     WriteCsv,
     copy_tracked_files,
     default_params,
+    init_git_repo,
     load_stage_module,
-    run_command,
     write_sales_csv,
 )
 
@@ -86,13 +86,4 @@ def run_ingest(ingest_stage: ModuleType, project: Project) -> RunIngest:
 def project_repo(tmp_path: Path) -> Path:
     """This project as a fresh clone would have it: tracked files, one commit on ``main``, a git
     identity (DVC experiments are commits). Every end-to-end test runs DVC in one of these."""
-    root = copy_tracked_files(tmp_path / "repo")
-    for args in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "config", "user.name", "features-pipeline tests"],
-        ["git", "config", "user.email", "tests@features-pipeline.invalid"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-qm", "Project as cloned"],
-    ):
-        run_command(args, root)
-    return root
+    return init_git_repo(copy_tracked_files(tmp_path / "repo"))

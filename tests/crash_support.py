@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import yaml
-from support import command_env, run_command
+from support import command_env, init_git_repo, run_command
 
 from features_pipeline.doctor import RWLOCK, rwlock_problem, stray_temps
 
@@ -26,15 +26,7 @@ STAGES = ("ingest", "features", "validate", "train", "evaluate")
 
 def init_repo(root: Path) -> Path:
     """A git repo of the copied project in ``root`` (one commit, an identity)."""
-    for args in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "config", "user.name", "features-pipeline crash suite"],
-        ["git", "config", "user.email", "tests@features-pipeline.invalid"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-qm", "Project as cloned"],
-    ):
-        run_command(args, root)
-    return root
+    return init_git_repo(root)
 
 
 def lock_outs(root: Path) -> dict[str, dict[str, str]]:

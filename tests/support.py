@@ -185,3 +185,17 @@ def copy_tracked_files(destination: Path) -> Path:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     return destination
+
+
+def init_git_repo(root: Path) -> Path:
+    """``root`` as a fresh clone has it: one commit on ``main`` and a git identity (DVC
+    experiments are commits)."""
+    for args in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "config", "user.name", "features-pipeline tests"],
+        ["git", "config", "user.email", "tests@features-pipeline.invalid"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "Project as cloned"],
+    ):
+        run_command(args, root)
+    return root

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import copy_tracked_files, run_command
+from support import copy_tracked_files, init_git_repo, run_command
 
 EDITED = ("params.yaml", "config", "data/raw")  # what cases may change; restored after each
 HERE = Path(__file__).parent
@@ -25,16 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def ran_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git copy of the project after one `dvc repro` (every output present)."""
-    root = copy_tracked_files(tmp_path_factory.mktemp("ran") / "repo")
-    for args in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "config", "user.name", "features-pipeline tests"],
-        ["git", "config", "user.email", "tests@features-pipeline.invalid"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-qm", "Project as cloned"],
-        ["dvc", "repro", "-q"],
-    ):
-        run_command(args, root)
+    root = init_git_repo(copy_tracked_files(tmp_path_factory.mktemp("ran") / "repo"))
+    run_command(["dvc", "repro", "-q"], root)
     pristine = root.parent / "pristine"
     for name in EDITED:
         source = root / name

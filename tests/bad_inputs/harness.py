@@ -7,12 +7,11 @@ folder, a subprocess) and, where marked, under `dvc repro` itself in a git copy 
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from support import REPO_ROOT, command_env
+from support import REPO_ROOT, run_command
 
 OUTPUT_FOLDERS = ("data/interim", "data/features", "data/predictions", "models", "metrics", "plots",
                   "reports")  # fmt: skip
@@ -41,30 +40,20 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return files
 
 
+def run(args: list[str], root: Path) -> Outcome:
+    """``args`` in ``root`` with the test environment, never raising on a non-zero exit."""
+    result = run_command(args, root, check=False)
+    return Outcome(result.returncode, result.stdout, result.stderr)
+
+
 def run_stage_script(root: Path, stage: str, *args: str) -> Outcome:
     """``python stages/<stage>.py`` in ``root`` (the repo's stage scripts), as dvc repro runs it."""
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "stages" / f"{stage}.py"), *args],
-        cwd=root,
-        env=command_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Outcome(result.returncode, result.stdout, result.stderr)
+    return run([sys.executable, str(REPO_ROOT / "stages" / f"{stage}.py"), *args], root)
 
 
 def run_cli(root: Path, *args: str) -> Outcome:
     """``features-pipeline <args>`` in ``root``."""
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "features-pipeline"), *args],
-        cwd=root,
-        env=command_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Outcome(result.returncode, result.stdout, result.stderr)
+    return run([str(Path(sys.executable).parent / "features-pipeline"), *args], root)
 
 
 def assert_user_error(outcome: Outcome, *fragments: str) -> str:
@@ -88,12 +77,4 @@ def assert_unchanged(before: dict[str, bytes], after: dict[str, bytes]) -> None:
 
 def dvc_repro(root: Path, *targets: str) -> Outcome:
     """``dvc repro [targets]`` in ``root``."""
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), "repro", *targets],
-        cwd=root,
-        env=command_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Outcome(result.returncode, result.stdout, result.stderr)
+    return run([str(Path(sys.executable).parent / "dvc"), "repro", *targets], root)
