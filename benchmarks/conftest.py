@@ -19,9 +19,12 @@ import pytest
 from make_csv import make_csv
 from results import EXTRA, RESULTS, ratio_table
 
+from features_pipeline.contracts.dataset import load_contract
 from features_pipeline.features.plan import Plan, load_plan
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
+
+SALES = load_contract(Path(__file__).resolve().parents[1] / "config" / "dataset.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "config" / "features.yaml"
@@ -32,7 +35,7 @@ RATIOS_FILE = REPO / ".benchmarks" / "ratios.json"
 @cache
 def sales_with_split(rows: int) -> pl.DataFrame:
     """The interim table of ``rows`` synthetic orders (random split, fixed seeds); built once."""
-    return assign_split(generate_sales(rows, seed=7), "random", 0.2, 42)
+    return assign_split(generate_sales(rows, seed=7), "random", 0.2, 42, SALES)
 
 
 @pytest.fixture(scope="session")

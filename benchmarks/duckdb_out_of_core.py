@@ -32,6 +32,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from features_pipeline.contracts.dataset import load_contract
+
+SALES = load_contract(Path(__file__).resolve().parents[1] / "config" / "dataset.yaml")
+
 CHUNK_ROWS = 1_000_000
 BYTES_PER_ROW_ON_DISK = 1_000  # interim + features parquet + DuckDB spill (~700 B/row at 20M)
 ORDER_ID_LOW = 100_000_000
@@ -69,7 +73,7 @@ def write_interim(rows: int, targets: dict[int, Path], seed: int = 7) -> None:
     """``rows`` orders chunk by chunk; ``targets`` maps a row count to the file of that prefix."""
     import polars as pl
 
-    from features_pipeline import columns as c
+    from features_pipeline.ingest import synthetic as c
     from features_pipeline.ingest.split import assign_split
     from features_pipeline.ingest.synthetic import generate_sales
 
@@ -81,7 +85,7 @@ def write_interim(rows: int, targets: dict[int, Path], seed: int = 7) -> None:
             # chunks are seeded apart; unique Order IDs across them (the window tie-breaker)
             shuffled = np.random.default_rng(start).permutation(size) + ORDER_ID_LOW + start
             chunk = chunk.with_columns(pl.Series(c.ORDER_ID, shuffled, dtype=pl.Int64))
-            table = assign_split(chunk, "random", 0.2, 42).to_arrow(
+            table = assign_split(chunk, "random", 0.2, 42, SALES).to_arrow(
                 compat_level=pl.CompatLevel.oldest()
             )
             for limit, path in targets.items():

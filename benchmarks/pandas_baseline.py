@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.ingest import synthetic as c
 
 ORDER = ["Order Date", "Order ID"]
 TRAIN = "train"
@@ -37,16 +37,18 @@ _PANDAS_DTYPES = {pl.Int64: "int64", pl.Float64: "float64", pl.String: "string"}
 def pandas_read_sales_csv(path: Path) -> pd.DataFrame:
     """The typed raw table with pandas: C parser dtypes, dates parsed with the files' format,
     text stripped, every cell required (the reader's contract: an empty cell is an error)."""
-    dates = [name for name, dtype in c.RAW_SCHEMA.items() if dtype == pl.Date]
+    dates = [name for name, dtype in c.SALES_SCHEMA.items() if dtype == pl.Date]
     frame = pd.read_csv(
         path,
         dtype={
-            name: _PANDAS_DTYPES[dtype] for name, dtype in c.RAW_SCHEMA.items() if dtype != pl.Date
+            name: _PANDAS_DTYPES[dtype]
+            for name, dtype in c.SALES_SCHEMA.items()
+            if dtype != pl.Date
         },
         parse_dates=dates,
         date_format="%m/%d/%Y",
     )
-    for name, dtype in c.RAW_SCHEMA.items():
+    for name, dtype in c.SALES_SCHEMA.items():
         if dtype == pl.String:
             frame[name] = frame[name].str.strip()
     if frame.isna().to_numpy().any():

@@ -15,11 +15,14 @@ from conftest import SIZES
 from pandas_baseline import pandas_read_sales_csv
 from results import EXTRA, remember
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import load_contract
+from features_pipeline.ingest import synthetic as c
 from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.csv_reader import read_sales_csv
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.io import write_parquet_atomic
+
+SALES = load_contract(Path(__file__).resolve().parents[1] / "config" / "dataset.yaml")
 
 MB = 1024 * 1024
 
@@ -32,7 +35,7 @@ def size_of(path: Path) -> str:
 def ingest_csv(path: Path, output: Path) -> pl.DataFrame:
     """What the ingest stage does with a CSV source."""
     frame = check_raw_contract(read_sales_csv(path), str(path), first_row=2, row_word="line")
-    frame = assign_split(frame, "random", 0.2, 42)
+    frame = assign_split(frame, "random", 0.2, 42, SALES)
     write_parquet_atomic(frame, output)
     return frame
 
@@ -76,7 +79,7 @@ def test_parse_pandas(benchmark, sales_csv: Path) -> None:
     remember(f"ingest/parse/pandas/{label}", benchmark)
     # the same table: a fair comparison
     ours = read_sales_csv(sales_csv)
-    for name in c.RAW_COLUMNS:
+    for name in tuple(c.SALES_SCHEMA):
         expected = ours.get_column(name)
         actual = frame[name].to_numpy()
         if expected.dtype == pl.Date:

@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO
 from results import remember
 
+from features_pipeline.contracts.dataset import load_contract
 from features_pipeline.contracts.params import ParamsFile, load_yaml
 from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
 from features_pipeline.contracts.split import TEST
@@ -23,6 +24,8 @@ from features_pipeline.model.evaluate import evaluate_model
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.model.train import TrainResult, split_rows, train_model
+
+SALES = load_contract(REPO / "config" / "dataset.yaml")
 
 PARAMS = REPO / "params.yaml"
 _TRAINED: dict[str, TrainResult] = {}  # the benchmarked fit, reused by the evaluate benchmark
@@ -45,7 +48,7 @@ def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFram
 
 def train(table: pl.DataFrame, plan: PlanFile, params: TrainParams) -> TrainResult:
     with model_threads(params.threads):
-        return train_model(table, params, plan)
+        return train_model(table, params, plan, SALES)
 
 
 def test_train_default_model(benchmark, features_1m, params) -> None:

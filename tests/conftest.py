@@ -16,6 +16,7 @@ from support import (
     copy_tracked_files,
     default_params,
     init_git_repo,
+    install_contract,
     load_stage_module,
     write_sales_csv,
 )
@@ -60,6 +61,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
         output=root / "data" / "interim" / "sales.parquet",
     )
     proj.write_params(default_params())
+    install_contract(root)
     monkeypatch.chdir(root)
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     return proj

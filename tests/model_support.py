@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import sales_columns as c
+from sales_columns import SALES
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.ingest.split import assign_split
@@ -72,7 +73,7 @@ def plan() -> PlanFile:
 
 def feature_table(rows: int = 600, seed: int = 5) -> pl.DataFrame:
     """Generated orders with a split and the engineered columns of PLAN_JSON."""
-    frame = assign_split(generate_sales(rows, seed), "random", 0.25, 42)
+    frame = assign_split(generate_sales(rows, seed), "random", 0.25, 42, SALES)
     train_mean = (
         frame.filter(pl.col(SPLIT) == "train")
         .group_by(c.ITEM_TYPE)

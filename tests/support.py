@@ -16,9 +16,8 @@ from types import ModuleType
 from typing import Any
 
 import polars as pl
+import sales_columns as c
 import yaml
-
-from features_pipeline import columns as c
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -172,6 +171,26 @@ def run_command(
     if check:
         assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
     return result
+
+
+def install_contract(root: Path, contract: Path = c.CONTRACT_PATH) -> Path:
+    """Copy the shipped dataset contract (or ``contract``) to ``root/config/dataset.yaml``,
+    where the default params.yaml names it."""
+    target = root / "config" / "dataset.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(contract, target)
+    return target
+
+
+def edit_contract(root: Path, column: str | None = None, **keys: Any) -> Path:
+    """Change ``root/config/dataset.yaml``: ``keys`` of ``column`` (or top-level keys when no
+    column is given), as a user edits the YAML."""
+    path = root / "config" / "dataset.yaml"
+    contract = yaml.safe_load(path.read_text(encoding="utf-8"))
+    target = contract["columns"][column] if column else contract
+    target.update(keys)
+    path.write_text(yaml.safe_dump(contract, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def copy_tracked_files(destination: Path) -> Path:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
+from sales_columns import read_sales_csv
 from support import csv_text
 
-from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_sales_csv
+from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE
 from features_pipeline.ingest.synthetic import generate_sales
 
 OPTIONAL_PRIORITY = tuple(name for name in c.RAW_COLUMNS if name != c.ORDER_PRIORITY)
@@ -27,7 +28,7 @@ def ingest_csv(path: Path, required: Iterable[str] = c.RAW_COLUMNS) -> pl.DataFr
     """What the ingest stage does with a CSV: parse, then check the raw contract."""
     frame = read_sales_csv(path)
     return check_raw_contract(
-        frame, str(path), required, first_row=FIRST_DATA_LINE, row_word="line"
+        frame, str(path), c.SALES, first_row=FIRST_DATA_LINE, row_word="line", required=required
     )
 
 
@@ -252,9 +253,9 @@ def test_cross_checks_are_skipped_when_an_optional_input_is_absent(
 ) -> None:
     required = [name for name in c.RAW_COLUMNS if name != c.TOTAL_PROFIT]
     without = sales.drop(c.TOTAL_PROFIT)
-    assert check_raw_contract(without, "x", required).equals(without)
+    assert check_raw_contract(without, "x", c.SALES, required=required).equals(without)
 
 
 def test_an_empty_frame_is_rejected(sales: pl.DataFrame) -> None:
     with pytest.raises(UserError, match=r"^generated: no data rows$"):
-        check_raw_contract(sales.clear(), "generated")
+        check_raw_contract(sales.clear(), "generated", c.SALES)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
+from sales_columns import read_sales_csv
 from support import Dialect, WriteCsv, csv_text
 
-from features_pipeline import columns as c
 from features_pipeline.errors import UserError
-from features_pipeline.ingest.csv_reader import detect_separator, read_sales_csv
+from features_pipeline.ingest.csv_reader import detect_separator
 
 DIALECTS = [
     Dialect(headers=h, separator=s, newline=n, money=m, bom=b)

@@ -10,9 +10,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from support import REPO_ROOT, Dialect, Project, RunIngest, csv_text, default_params, error_lines
+import sales_columns as c
+from sales_columns import SALES
+from support import (
+    REPO_ROOT,
+    Dialect,
+    Project,
+    RunIngest,
+    csv_text,
+    default_params,
+    edit_contract,
+    error_lines,
+)
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -43,7 +53,7 @@ def csv_params(**ingest: object) -> dict[str, object]:
 def test_synthetic_run_writes_the_interim_table(project: Project, run_ingest: RunIngest) -> None:
     assert run_ingest() == 0
     written = pl.read_parquet(project.output)
-    expected = assign_split(generate_sales(300, seed=3), "random", 0.2, 42)
+    expected = assign_split(generate_sales(300, seed=3), "random", 0.2, 42, SALES)
     assert written.equals(expected)
     assert written.columns == [*c.RAW_COLUMNS, SPLIT]
     assert leftovers(project) == ["sales.parquet"]  # no temp files left behind
@@ -67,7 +77,7 @@ def test_csv_source_in_any_dialect_gives_the_same_table_as_its_frame(
         default_params(ingest={"source": CSV}, split={"strategy": "time", "test_size": 0.25})
     )
     assert run_ingest() == 0
-    assert pl.read_parquet(project.output).equals(assign_split(frame, "time", 0.25, 0))
+    assert pl.read_parquet(project.output).equals(assign_split(frame, "time", 0.25, 0, SALES))
 
 
 def _drop_column(frame: pl.DataFrame) -> bytes:
@@ -164,8 +174,8 @@ def test_file_without_order_priority_passes_when_it_is_not_required(
 ) -> None:
     frame = generate_sales(50, seed=4).drop(c.ORDER_PRIORITY)
     (project.root / CSV).write_text(csv_text(frame), encoding="utf-8")
-    optional = [name for name in c.RAW_COLUMNS if name != c.ORDER_PRIORITY]
-    project.write_params(csv_params(required_columns=optional))
+    project.write_params(csv_params())
+    edit_contract(project.root, c.ORDER_PRIORITY, required=False)
     assert run_ingest() == 0
     written = pl.read_parquet(project.output)
     assert c.ORDER_PRIORITY not in written.columns
@@ -183,12 +193,17 @@ def test_file_without_order_priority_fails_clearly_when_it_is_required(
     assert not project.output.exists()
 
 
-def test_required_columns_accept_snake_case_names(project: Project, run_ingest: RunIngest) -> None:
+def test_an_optional_column_may_be_spelt_differently(
+    project: Project, run_ingest: RunIngest
+) -> None:
+    """Headers match the contract in any case and spacing, optional columns included."""
     frame = generate_sales(20, seed=4).drop(c.ORDER_PRIORITY)
-    (project.root / CSV).write_text(csv_text(frame), encoding="utf-8")
-    optional = [c.column_key(name) for name in c.RAW_COLUMNS if name != c.ORDER_PRIORITY]
-    project.write_params(csv_params(required_columns=optional))
+    renamed = frame.rename({name: c.column_key(name) for name in frame.columns})
+    (project.root / CSV).write_text(csv_text(renamed), encoding="utf-8")
+    project.write_params(csv_params())
+    edit_contract(project.root, c.ORDER_PRIORITY, required=False)
     assert run_ingest() == 0
+    assert pl.read_parquet(project.output).drop(SPLIT).equals(frame)
 
 
 @pytest.mark.parametrize("source", ["../outside.csv", "/tmp/sales.csv", "data/sales.csv"])

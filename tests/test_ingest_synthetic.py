@@ -6,11 +6,11 @@ import datetime as dt
 
 import polars as pl
 import pytest
+import sales_columns as c
+from sales_columns import read_sales_csv
 from support import WriteCsv
 
-from features_pipeline import columns as c
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import read_sales_csv
 from features_pipeline.ingest.reference import COUNTRIES_BY_REGION, ITEM_PRICES
 from features_pipeline.ingest.synthetic import generate_sales
 
@@ -154,7 +154,7 @@ def test_has_the_same_dtypes_and_values_as_the_csv_it_is_written_to(
 
 
 def test_passes_the_raw_contract_unchanged(sales_medium: pl.DataFrame) -> None:
-    assert check_raw_contract(sales_medium, "synthetic sample").equals(sales_medium)
+    assert check_raw_contract(sales_medium, "synthetic sample", c.SALES).equals(sales_medium)
 
 
 @pytest.mark.parametrize("rows", [0, -3])

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+import sales_columns as c
 import yaml
+from sales_columns import SALES
 from support import REPO_ROOT
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.plan_file import PlanFile
 from features_pipeline.contracts.split import SPLIT, TRAIN
 from features_pipeline.errors import UserError
@@ -94,7 +95,7 @@ def test_an_exact_linear_function_of_the_target_is_refused(
     table: pl.DataFrame, feature: str, slope: str, intercept: str
 ) -> None:
     with pytest.raises(UserError) as caught:
-        check_leakage(table, [c.UNITS_SOLD, feature], TARGET, PLAN)
+        check_leakage(table, [c.UNITS_SOLD, feature], TARGET, PLAN, outcome=c.SALES.outcome_columns)
     message = caught.value.message
     assert message.startswith(f"params.yaml: train.features: {feature!r} is an exact linear ")
     assert f"target {TARGET!r} on the 200 train rows" in message
@@ -111,7 +112,13 @@ def test_a_decreasing_linear_function_and_the_target_copy_are_found(table: pl.Da
 
 
 def test_close_but_inexact_and_ordinary_inputs_pass(table: pl.DataFrame) -> None:
-    check_leakage(table, [c.ITEM_TYPE, c.UNITS_SOLD, c.TOTAL_REVENUE, "noisy"], TARGET, PLAN)
+    check_leakage(
+        table,
+        [c.ITEM_TYPE, c.UNITS_SOLD, c.TOTAL_REVENUE, "noisy"],
+        TARGET,
+        PLAN,
+        outcome=c.SALES.outcome_columns,
+    )
 
 
 def test_too_few_rows_and_constant_inputs_prove_nothing(table: pl.DataFrame) -> None:
@@ -125,7 +132,7 @@ def test_a_target_encoding_keyed_on_the_order_id_is_refused(table: pl.DataFrame)
         pl.col(TARGET).rank().alias("profit_by_order")  # not linear: only the keys give it away
     )
     with pytest.raises(UserError) as caught:
-        check_leakage(rows, ["profit_by_order"], TARGET, PLAN)
+        check_leakage(rows, ["profit_by_order"], TARGET, PLAN, outcome=c.SALES.outcome_columns)
     message = caught.value.message
     assert "'profit_by_order' is learned from the target" in message
     assert f"by {c.ORDER_ID!r}" in message
@@ -133,7 +140,9 @@ def test_a_target_encoding_keyed_on_the_order_id_is_refused(table: pl.DataFrame)
 
 
 def test_coarse_encodings_and_encodings_not_of_the_target_pass(table: pl.DataFrame) -> None:
-    check_leakage(table, ["profit_by_item", "units_by_order"], TARGET, PLAN)
+    check_leakage(
+        table, ["profit_by_item", "units_by_order"], TARGET, PLAN, outcome=c.SALES.outcome_columns
+    )
     assert not encoding_leaks(table, ["profit_by_item", "units_by_order"], TARGET, PLAN)
 
 
@@ -146,8 +155,16 @@ def shipped_train_rows(rows: int = 10_000) -> tuple[pl.DataFrame, PlanFile, list
     """The shipped feature spec and train.features on the shipped synthetic sample."""
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     spec = yaml.safe_load(Path(REPO_ROOT / params["features"]["spec"]).read_text("utf-8"))
-    interim = assign_split(generate_sales(rows, seed=params["ingest"]["seed"]), "random", 0.2, 42)
-    plan = build_plan(parse_features(spec["features"], "spec"), interim.schema, TARGET, "spec")
+    interim = assign_split(
+        generate_sales(rows, seed=params["ingest"]["seed"]), "random", 0.2, 42, SALES
+    )
+    plan = build_plan(
+        parse_features(spec["features"], "spec"),
+        interim.schema,
+        TARGET,
+        "spec",
+        order=c.SALES_ORDER,
+    )
     table, _ = fit_transform(interim, plan)
     return table.filter(pl.col(SPLIT) == TRAIN), plan.to_plan_file(), params["train"]["features"]
 
@@ -159,6 +176,6 @@ def test_the_shipped_inputs_are_accepted_with_a_note_on_the_exact_predictor() ->
     rows, plan, features = shipped_train_rows()
     leaks = linear_leaks(rows, features, TARGET)
     assert [leak.feature for leak in leaks] == ["expected_profit"]
-    notes = check_leakage(rows, features, TARGET, plan)
+    notes = check_leakage(rows, features, TARGET, plan, outcome=c.SALES.outcome_columns)
     assert len(notes) == 1
     assert "'expected_profit' predicts 'Total Profit' exactly" in notes[0]

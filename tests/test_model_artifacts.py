@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 import skops.io as sio
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+from sales_columns import SALES
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
 
@@ -36,7 +37,7 @@ def table() -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def trained(table: pl.DataFrame) -> dict[str, TrainResult]:
-    return {name: train_model(table, train_params(name), plan()) for name in MODEL_NAMES}
+    return {name: train_model(table, train_params(name), plan(), SALES) for name in MODEL_NAMES}
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -55,8 +56,8 @@ def test_round_trip_predicts_exactly_the_same(
 def test_same_model_gives_identical_bytes(name: str, table: pl.DataFrame) -> None:
     """skops stores object ids and timestamps; saved files are rewritten canonically."""
     params = train_params(name)
-    first = model_bytes(train_model(table, params, plan()).model)
-    second = model_bytes(train_model(table, params, plan()).model)
+    first = model_bytes(train_model(table, params, plan(), SALES).model)
+    second = model_bytes(train_model(table, params, plan(), SALES).model)
     assert first == second
     with zipfile.ZipFile(__import__("io").BytesIO(first)) as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}

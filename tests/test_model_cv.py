@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+import sales_columns as c
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+from sales_columns import SALES
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.model.train import train_metrics, train_model
 
@@ -19,21 +20,21 @@ def table() -> pl.DataFrame:
 @pytest.mark.parametrize("name", ["ridge", "random_forest", "hist_gradient_boosting"])
 def test_same_seed_gives_identical_cv_scores(name: str, table: pl.DataFrame) -> None:
     params = train_params(name)
-    first = train_model(table, params, plan())
-    second = train_model(table, params, plan())
+    first = train_model(table, params, plan(), SALES)
+    second = train_model(table, params, plan(), SALES)
     assert first.cv.folds == second.cv.folds
     assert train_metrics(first) == train_metrics(second)
 
 
 def test_another_seed_gives_other_folds(table: pl.DataFrame) -> None:
     params = train_params("ridge")
-    first = train_model(table, params, plan())
-    other = train_model(table, train_params("ridge", seed=2), plan())
+    first = train_model(table, params, plan(), SALES)
+    other = train_model(table, train_params("ridge", seed=2), plan(), SALES)
     assert first.cv.folds != other.cv.folds
 
 
 def test_folds_partition_the_training_rows(table: pl.DataFrame) -> None:
-    result = train_model(table, train_params("ridge", cv_folds=4), plan())
+    result = train_model(table, train_params("ridge", cv_folds=4), plan(), SALES)
     train_rows = table.filter(pl.col(SPLIT) == "train").height
     folds = result.cv.fold_table()
     assert folds.height == 4
@@ -42,7 +43,7 @@ def test_folds_partition_the_training_rows(table: pl.DataFrame) -> None:
 
 
 def test_train_metrics_hold_cv_mean_and_std_and_rows(table: pl.DataFrame) -> None:
-    result = train_model(table, train_params("ridge"), plan())
+    result = train_model(table, train_params("ridge"), plan(), SALES)
     metrics = train_metrics(result)
     assert metrics.rows == result.rows
     assert metrics.features == len(DEFAULT_FEATURES)
@@ -58,14 +59,14 @@ def test_train_metrics_hold_cv_mean_and_std_and_rows(table: pl.DataFrame) -> Non
 def test_test_rows_never_reach_training(table: pl.DataFrame) -> None:
     """Changing every test row's target leaves the fitted model and CV scores unchanged."""
     params = train_params("ridge")
-    base = train_model(table, params, plan())
+    base = train_model(table, params, plan(), SALES)
     shifted = table.with_columns(
         pl.when(pl.col(SPLIT) == "test")
         .then(pl.col(c.TOTAL_PROFIT) * 10)
         .otherwise(pl.col(c.TOTAL_PROFIT))
         .alias(c.TOTAL_PROFIT)
     )
-    other = train_model(shifted, params, plan())
+    other = train_model(shifted, params, plan(), SALES)
     assert base.cv.folds == other.cv.folds
     rows = table.head(20).select(DEFAULT_FEATURES)
     assert (base.model.predict(rows) == other.model.predict(rows)).all()

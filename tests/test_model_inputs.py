@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sales_columns as c
 from model_support import (
     DEFAULT_FEATURES,
     ITEM_PROFIT_MEAN,
@@ -15,8 +16,8 @@ from model_support import (
     plan,
     train_params,
 )
+from sales_columns import SALES
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.params import ModelInputsParams
 from features_pipeline.contracts.plan_file import model_inputs, parse_plan_file
 from features_pipeline.contracts.split import SPLIT
@@ -31,7 +32,7 @@ def columns() -> list[str]:
 
 
 def check(features: list[str], columns: list[str], target: str = c.TOTAL_PROFIT) -> list[str]:
-    return check_model_inputs(features, target, columns, plan())
+    return check_model_inputs(features, target, columns, plan(), outcome=c.SALES.outcome_columns)
 
 
 def test_default_inputs_pass(columns: list[str]) -> None:
@@ -75,10 +76,29 @@ def test_split_and_unknown_columns_are_refused(columns: list[str]) -> None:
         check(["Units Sould"], columns)
 
 
-def test_a_target_other_than_the_plans_is_refused() -> None:
-    params = ModelInputsParams(target=c.TOTAL_REVENUE, features=(c.UNITS_SOLD,))
-    with pytest.raises(UserError, match="differs from the feature plan's target"):
-        model_inputs(params, plan(), "params.yaml")
+def test_a_contract_target_other_than_the_plans_is_refused() -> None:
+    """The contract's target changed after the features stage ran: re-run it, says the line."""
+    params = ModelInputsParams(features=(c.UNITS_SOLD,))
+    with pytest.raises(UserError, match=r"differs from the feature plan's target .* re-run"):
+        model_inputs(params, plan(), "params.yaml", c.TOTAL_REVENUE, ())
+
+
+def test_inputs_the_table_cannot_have_are_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An optional column the table lacks, and a feature dropped for it, leave the inputs with
+    one warning line each; the rest are kept."""
+    dropped = parse_plan_file({**PLAN_JSON, "dropped": {"priority_code": c.ORDER_PRIORITY}}, "p")
+    params = ModelInputsParams(features=(c.UNITS_SOLD, c.ORDER_PRIORITY, "priority_code"))
+    inputs = model_inputs(params, dropped, "params.yaml", c.TOTAL_PROFIT, (c.ORDER_PRIORITY,))
+    assert inputs.features == (c.UNITS_SOLD,)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "train.features: 'Order Priority' left out: this table does not have that column "
+        "(optional in the dataset contract)",
+        "train.features: 'priority_code' left out: it needs column 'Order Priority', which "
+        "this table does not have",
+    ]
 
 
 def test_omitted_features_mean_the_same_inputs_for_validate_and_train() -> None:
@@ -86,9 +106,9 @@ def test_omitted_features_mean_the_same_inputs_for_validate_and_train() -> None:
     table = feature_table(200)
     params = train_params().model_copy(update={"features": None})
     expected = plan().safe_inputs
-    assert model_inputs(params, plan(), "params.yaml").features == expected
+    assert model_inputs(params, plan(), "params.yaml", c.TOTAL_PROFIT, ()).features == expected
     assert set(expected) & {PROFIT_SHARE, PROFIT_LAG} == set()
-    assert prepare(table.schema, params, plan()).inputs.features == expected
+    assert prepare(table.schema, params, plan(), SALES).inputs.features == expected
 
 
 def test_outcome_columns_recorded_with_the_target_are_a_warning(columns: list[str]) -> None:
@@ -101,7 +121,7 @@ def test_training_refuses_before_fitting_anything() -> None:
     table = feature_table(100)
     params = train_params(features=[*DEFAULT_FEATURES, PROFIT_SHARE])
     with pytest.raises(UserError, match=PROFIT_SHARE):
-        train_model(table, params, plan())
+        train_model(table, params, plan(), SALES)
 
 
 def test_a_malformed_plan_is_a_user_error() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 import pytest
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+from sales_columns import SALES
 from support import VENV_BIN, command_env, error_line
 from test_model_artifacts import card_for
 
@@ -56,7 +57,9 @@ def rows() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def saved() -> dict[str, Saved]:
     table = feature_table(300, seed=4)
-    results = {name: train_model(table, train_params(name), plan()) for name in (HGB, FOREST)}
+    results = {
+        name: train_model(table, train_params(name), plan(), SALES) for name in (HGB, FOREST)
+    }
     return {name: Saved(result, model_bytes(result.model)) for name, result in results.items()}
 
 

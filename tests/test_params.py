@@ -9,7 +9,6 @@ import pytest
 import yaml
 from support import REPO_ROOT
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.params import ParamsFile, load_yaml, read_params
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.params import IngestParams, SplitParams
@@ -29,7 +28,6 @@ def test_the_committed_params_file_is_valid() -> None:
     ingest = read_params(REPO_ROOT / "params.yaml").section("ingest", IngestParams)
     split = read_params(REPO_ROOT / "params.yaml").section("split", SplitParams)
     assert ingest.rows > 0
-    assert set(ingest.required_columns) <= set(c.RAW_COLUMNS)
     assert split.strategy in {"random", "time"}
 
 
@@ -38,14 +36,12 @@ def test_an_absent_section_means_the_defaults(raw: dict[str, Any]) -> None:
     ingest = ParamsFile(PARAMS, raw).section("ingest", IngestParams)
     assert ingest == IngestParams()
     assert ingest.is_synthetic
-    assert ingest.required_columns == c.RAW_COLUMNS
 
 
-def test_values_are_read_and_column_spellings_canonicalised() -> None:
-    raw = {"ingest": {"source": "data/raw/s.csv", "rows": 7, "required_columns": ["item_type"]}}
+def test_values_are_read() -> None:
+    raw = {"ingest": {"source": "data/raw/s.csv", "rows": 7}}
     ingest = ParamsFile(PARAMS, raw).section("ingest", IngestParams)
     assert (ingest.source, ingest.rows, ingest.is_synthetic) == ("data/raw/s.csv", 7, False)
-    assert ingest.required_columns == ("Item Type",)
 
 
 @pytest.mark.parametrize(
@@ -110,10 +106,11 @@ def test_bad_values_are_one_line_naming_the_key(
     assert error_for({section: values}, section, model) == expected
 
 
-def test_an_unknown_required_column_is_named() -> None:
+def test_required_columns_point_to_the_contract() -> None:
     message = error_for({"ingest": {"required_columns": ["Colour"]}}, "ingest", IngestParams)
-    assert message.startswith(
-        "params.yaml: ingest.required_columns: unknown column 'Colour'; known:"
+    assert message == (
+        "params.yaml: ingest: required_columns: moved to the dataset contract: mark a column "
+        "that files may lack with 'required: false' there (the file dataset.contract names)"
     )
 
 
@@ -187,5 +184,5 @@ def test_an_unknown_section_is_named_with_a_suggestion(tmp_path: Path) -> None:
         read_params(path)
     assert caught.value.message == (
         f"{path}: unknown section 'trian' — did you mean 'train'? "
-        "(sections: engine, ingest, split, features, validate, train, evaluate)"
+        "(sections: dataset, engine, ingest, split, features, validate, train, evaluate)"
     )

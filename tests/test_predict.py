@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+import sales_columns as c
 import yaml
-from support import Dialect, csv_text, load_stage_module, write_sales_csv
+from sales_columns import SALES
+from support import Dialect, csv_text, install_contract, load_stage_module, write_sales_csv
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
@@ -67,8 +68,14 @@ class Project:
 
 def build_project(root: Path, features: list[str]) -> Project:
     """Features computed by the real engine, then the real train and evaluate stages."""
-    interim = assign_split(generate_sales(500, seed=21), "random", 0.2, 42)
-    plan = build_plan(parse_features(SPEC, "spec"), interim.schema, c.TOTAL_PROFIT, "spec.yaml")
+    interim = assign_split(generate_sales(500, seed=21), "random", 0.2, 42, SALES)
+    plan = build_plan(
+        parse_features(SPEC, "spec"),
+        interim.schema,
+        c.TOTAL_PROFIT,
+        "spec.yaml",
+        order=c.SALES_ORDER,
+    )
     table, state = fit_transform(interim, plan)
     write_parquet_atomic(interim, root / "data/interim/sales.parquet")
     write_parquet_atomic(table, root / "data/features/features.parquet")
@@ -86,6 +93,7 @@ def build_project(root: Path, features: list[str]) -> Project:
         "evaluate": {"gates": {}, "importance": {"rows": 50, "repeats": 1}},
     }  # fmt: skip
     (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    install_contract(root)
     for name in ("train", "evaluate"):
         module = load_stage_module(name)
         code = run_stage(name, module.run, "", argv=["--params", "params.yaml", "-q"])
@@ -142,11 +150,11 @@ def test_only_the_columns_the_model_needs_are_required(plain: Project) -> None:
     state = load_state(plain.root / STATE)
     # fitted features need only their join keys (Item Type, Country), not what they learned
     # from: item_margin was learned from unit_margin (prices), yet new rows need no prices
-    assert needed_raw_columns(state.plan, PLAIN) == [
+    assert needed_raw_columns(state.plan, PLAIN, SALES) == [
         c.COUNTRY, c.ITEM_TYPE, c.SALES_CHANNEL, c.ORDER_DATE, c.ORDER_ID, c.UNITS_SOLD,
     ]  # fmt: skip
-    assert needed_raw_columns(state.plan, WINDOW)[-2:] == [c.ORDER_ID, c.UNITS_SOLD]
-    assert c.REGION in needed_raw_columns(state.plan, WINDOW)  # the lag's group
+    assert needed_raw_columns(state.plan, WINDOW, SALES)[-2:] == [c.ORDER_ID, c.UNITS_SOLD]
+    assert c.REGION in needed_raw_columns(state.plan, WINDOW, SALES)  # the lag's group
 
 
 def test_a_missing_needed_column_is_one_line(plain: Project, tmp_path: Path) -> None:
@@ -210,7 +218,7 @@ def test_contract_failures_are_reported_with_file_lines(tmp_path: Path) -> None:
     rows = generate_sales(6, seed=3)
     csv = tmp_path / "new.csv"
     csv.write_text(broken_rows(rows).replace("lots", "7"), encoding="utf-8")
-    new = read_new_rows(csv, [c.ORDER_ID, c.UNITS_SOLD])
+    new = read_new_rows(csv, [c.ORDER_ID, c.UNITS_SOLD], SALES)
     assert new.rows_read == 6
     assert new.frame.height == 4
     # line 3: units <= 0 and the totals no longer match; line 5: the totals no longer match

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+from sales_columns import SALES
 
 from features_pipeline.contracts.card import parse_card
 from features_pipeline.model.evaluate import evaluate_model
@@ -45,7 +46,7 @@ CARD = parse_card(
 @pytest.fixture(scope="module")
 def report() -> ReportData:
     table = feature_table(400, seed=2)
-    result = train_model(table, train_params("ridge"), plan())
+    result = train_model(table, train_params("ridge"), plan(), SALES)
     test = table.filter(pl.col("split") == "test")
     params = EvaluateParams.model_validate(
         {"gates": {"r2": {"min": 0.5}, "rmse": {"max": 1.0}}, "importance": {"repeats": 1}}

@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import sales_columns as c
 from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 from pydantic import ValidationError
+from sales_columns import SALES, read_sales_csv
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
-from features_pipeline.ingest.csv_reader import parse_columns, read_raw_strings, read_sales_csv
+from features_pipeline.ingest.csv_reader import parse_columns, read_raw_strings
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.model.card import data_sha256
 from features_pipeline.model.importance import permutation_importance
@@ -54,7 +55,7 @@ def test_lazy_csv_ingest_equals_the_eager_path_and_the_source(
     big_csv: Path, generated: pl.DataFrame
 ) -> None:
     lazy = read_sales_csv(big_csv)
-    eager = parse_columns(big_csv, read_raw_strings(big_csv))
+    eager = parse_columns(big_csv, read_raw_strings(big_csv, c.SALES), c.SALES)
     assert lazy.equals(eager)
     assert lazy.equals(generated)
     assert lazy.schema == pl.Schema(c.RAW_SCHEMA)
@@ -99,15 +100,15 @@ def table() -> pl.DataFrame:
 
 def test_cv_on_a_sample_covering_every_row_is_cv_on_every_row(table: pl.DataFrame) -> None:
     train_rows = table.filter(pl.col(SPLIT) == "train").height
-    every = train_model(table, train_params(cv_rows=None), plan())
-    covering = train_model(table, train_params(cv_rows=train_rows), plan())
+    every = train_model(table, train_params(cv_rows=None), plan(), SALES)
+    covering = train_model(table, train_params(cv_rows=train_rows), plan(), SALES)
     assert covering.cv.folds == every.cv.folds
     assert covering.cv.fold_table().get_column("rows").sum() == train_rows
 
 
 def test_cv_on_fewer_rows_is_seeded_and_uses_that_many(table: pl.DataFrame) -> None:
-    first = train_model(table, train_params(cv_rows=120), plan())
-    again = train_model(table, train_params(cv_rows=120), plan())
+    first = train_model(table, train_params(cv_rows=120), plan(), SALES)
+    again = train_model(table, train_params(cv_rows=120), plan(), SALES)
     assert first.cv.folds == again.cv.folds
     assert first.cv.fold_table().get_column("rows").sum() == 120
     # the final model is fitted on every training row all the same
@@ -135,7 +136,7 @@ def test_cv_rows_below_the_folds_is_refused() -> None:
 def test_importance_on_a_sample_covering_every_row_is_importance_on_every_row(
     table: pl.DataFrame,
 ) -> None:
-    result = train_model(table, train_params(), plan())
+    result = train_model(table, train_params(), plan(), SALES)
     test = table.filter(pl.col(SPLIT) == "test")
     features = test.select(DEFAULT_FEATURES)
     actual = test.get_column(c.TOTAL_PROFIT).to_numpy()

@@ -10,11 +10,11 @@ from typing import Any
 
 import polars as pl
 import pytest
+from sales_columns import SALES, sales_plan
 from support import error_line
 
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
-from features_pipeline.features.plan import load_plan
 from features_pipeline.features.state import STATE_FILE, FittedState, load_state, save_state
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -27,8 +27,8 @@ RERUN = "re-run `dvc repro features`"
 @pytest.fixture(scope="module")
 def fitted_state() -> FittedState:
     """The shipped spec fitted on 300 generated orders."""
-    interim = assign_split(generate_sales(300, seed=4), "random", 0.2, 42)
-    plan = load_plan(REPO_ROOT / "config" / "features.yaml", dict(interim.schema))
+    interim = assign_split(generate_sales(300, seed=4), "random", 0.2, 42, SALES)
+    plan = sales_plan(REPO_ROOT / "config" / "features.yaml", dict(interim.schema))
     state = fit_transform(interim, plan)[1]
     assert state.tables, "the shipped spec has fitted features"
     return state

@@ -10,8 +10,9 @@ from typing import Any
 
 import polars as pl
 import pytest
+import sales_columns as c
+from sales_columns import SALES, sales_plan
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.params import ModelInputsParams, ParamsFile
 from features_pipeline.contracts.plan_file import (
     ModelInputs,
@@ -22,7 +23,6 @@ from features_pipeline.contracts.plan_file import (
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform
-from features_pipeline.features.plan import load_plan
 from features_pipeline.ingest.reference import SALES_CHANNELS
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -97,7 +97,7 @@ PLAN_JSON: dict[str, Any] = {
 
 def feature_table(rows: int = ROWS, seed: int = 5) -> pl.DataFrame:
     """An interim table with the five features of PLAN_JSON, as the features stage writes it."""
-    sales = assign_split(generate_sales(rows, seed), "random", 0.25, 42)
+    sales = assign_split(generate_sales(rows, seed), "random", 0.25, 42, SALES)
     train_counts = sales.filter(pl.col(SPLIT) == TRAIN).group_by(c.COUNTRY).len()
     share = train_counts.select(c.COUNTRY, (pl.col("len") / pl.col("len").sum()).alias("share"))
     return (
@@ -135,6 +135,7 @@ def validate(
         the_plan or plan(),
         ModelInputs(c.TOTAL_PROFIT, inputs),
         params or small_params(),
+        c.SALES,
     )
 
 
@@ -193,8 +194,10 @@ def test_window_nulls_fail_when_not_allowed(clean: pl.DataFrame) -> None:
 
 def test_shipped_spec_output_passes(tmp_path: Path) -> None:
     """The lead's engine and plan.json (via JSON) with the shipped spec: a clean run passes."""
-    the_plan = load_plan(REPO_ROOT / "config" / "features.yaml")
-    table, _ = fit_transform(assign_split(generate_sales(10_000, 1), "random", 0.2, 42), the_plan)
+    the_plan = sales_plan(REPO_ROOT / "config" / "features.yaml")
+    table, _ = fit_transform(
+        assign_split(generate_sales(10_000, 1), "random", 0.2, 42, SALES), the_plan
+    )
     payload = json.loads(json.dumps(the_plan.to_plan_file().to_json()))
     parsed = parse_plan_file(payload, "plan.json")
     inputs = read_model_inputs({}, parsed, tmp_path / "params.yaml")
@@ -485,10 +488,11 @@ def test_parameterised_dtype_is_compared_as_text(clean: pl.DataFrame) -> None:
     stamp = "Datetime(time_unit='us', time_zone=None)"
     the_plan = parse_plan_file(
         {
+            "target": c.TOTAL_PROFIT,
             "features": {
                 **PLAN_JSON["features"],
                 "ordered_at": {"dtype": stamp, "target_derived": False},
-            }
+            },
         },
         "plan.json",
     )
@@ -502,9 +506,13 @@ def test_parameterised_dtype_is_compared_as_text(clean: pl.DataFrame) -> None:
     ("payload", "message"),
     [
         ([], "plan.json: expected a JSON object, got list"),
-        ({}, "plan.json: features: Field required"),
-        ({"features": {"a": {}}}, "plan.json: features.a.dtype: Field required"),
-        ({"features": {"a": {"dtype": 3}}}, "plan.json: features.a.dtype: Input should be"),
+        ({"target": "y"}, "plan.json: features: Field required"),
+        ({"features": {}}, "plan.json: target: Field required"),
+        ({"target": "y", "features": {"a": {}}}, "plan.json: features.a.dtype: Field required"),
+        (
+            {"target": "y", "features": {"a": {"dtype": 3}}},
+            "plan.json: features.a.dtype: Input should be",
+        ),
     ],
 )
 def test_malformed_plan_is_a_user_error(payload: Any, message: str) -> None:
@@ -517,8 +525,10 @@ ReadInputs = Callable[[dict[str, Any]], ModelInputs]
 
 
 def read_model_inputs(raw: dict[str, Any], plan: PlanFile, path: Path) -> ModelInputs:
-    """``train.target`` and ``train.features`` of a params mapping, as validate resolves them."""
-    return model_inputs(ParamsFile(path, raw).section("train", ModelInputsParams), plan, str(path))
+    """``train.features`` of a params mapping and the contract's target, as validate resolves
+    them."""
+    section = ParamsFile(path, raw).section("train", ModelInputsParams)
+    return model_inputs(section, plan, str(path), c.SALES.target, ())
 
 
 @pytest.fixture
@@ -536,7 +546,7 @@ def test_model_inputs_default_to_features_not_derived_from_the_target(
 
 
 def test_model_inputs_from_train_features(read_inputs: ReadInputs) -> None:
-    raw = {"train": {"target": c.TOTAL_PROFIT, "features": ["unit_margin", c.REGION]}}
+    raw = {"train": {"features": ["unit_margin", c.REGION]}}
     assert read_inputs(raw).features == ("unit_margin", c.REGION)
 
 
@@ -546,7 +556,7 @@ def test_model_inputs_from_train_features(read_inputs: ReadInputs) -> None:
         (["unit_margin"], "params.yaml: train: expected a mapping, got list"),
         ({"features": "unit_margin"}, "params.yaml: train.features: Input should be a valid tuple"),
         ({"features": ["a", "a"]}, "params.yaml: train.features: 'a' is listed twice"),
-        ({"target": "Total Revenue"}, "params.yaml: train.target: 'Total Revenue' differs"),
+        ({"target": "Total Revenue"}, "params.yaml: train: the target is declared in the dataset"),
     ],
 )
 def test_bad_train_keys_are_user_errors(read_inputs: ReadInputs, train: Any, message: str) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
 import yaml
 from support import REPO_ROOT, run_command
 
-from features_pipeline import columns as c
 from features_pipeline.io import write_parquet_atomic
 
 INTERIM = Path("data/interim/sales.parquet")

@@ -11,10 +11,10 @@ from typing import Any
 
 import polars as pl
 import pytest
+import sales_columns as c
 from support import Project, default_params, error_line, load_stage_module
 from test_validate_checks import PLAN_JSON, at, feature_table, set_value
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.io import write_json_atomic, write_parquet_atomic
 from features_pipeline.runner import run_stage
@@ -25,7 +25,6 @@ METRICS = Path("metrics/validation.json")
 FAILURES = Path("reports/validation_failures.csv")
 VALIDATE = {"min_rows_per_split": 10}
 TRAIN_SECTION = {
-    "target": c.TOTAL_PROFIT,
     "features": ["unit_margin", "revenue_per_unit", "country_share", "prev_units", c.ITEM_TYPE],
     "model": {"name": "ridge"},  # the train stage's keys: ignored by validate
 }

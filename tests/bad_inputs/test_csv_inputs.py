@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
 from harness import (
     Outcome,
     assert_unchanged,
@@ -24,7 +25,6 @@ from harness import (
 )
 from support import Dialect, csv_text
 
-from features_pipeline import columns as c
 from features_pipeline.ingest.synthetic import generate_sales
 
 RAW = Path("data/raw")

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
 import yaml
 from harness import assert_unchanged, assert_user_error, run_cli, snapshot
 from support import csv_text
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.split import SPLIT
 
 CASES = "cases"  # scratch folder of the ran project (outside every output folder)

@@ -30,6 +30,8 @@ from edge_table import (
     no_train,
 )
 from polars.testing import assert_frame_equal
+from sales_columns import SALES, SALES_ORDER
+from sales_columns import sales_plan as shipped_plan
 
 from features_pipeline.engines.base import Executor
 from features_pipeline.engines.duckdb import DuckDbExecutor
@@ -37,7 +39,7 @@ from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.errors import UserError
 from features_pipeline.features.catalog import example_spec, spec_keys
 from features_pipeline.features.engine import fit_transform, transform
-from features_pipeline.features.plan import Plan, build_plan, load_plan
+from features_pipeline.features.plan import Plan, build_plan
 from features_pipeline.features.spec import parse_features
 from features_pipeline.features.state import FittedState
 from features_pipeline.features.types import FEATURE_TYPES
@@ -179,7 +181,7 @@ def executor_for(engine: str, request: pytest.FixtureRequest) -> Executor:
 
 def plan_of(specs: Sequence[dict[str, Any]], frame: pl.DataFrame, engine: str) -> Plan:
     return build_plan(parse_features(list(specs), "conformance"), dict(frame.schema), TARGET,
-                      "conformance", engine)  # fmt: skip
+                      "conformance", engine, order=SALES_ORDER)  # fmt: skip
 
 
 class Runs:
@@ -367,7 +369,7 @@ def test_edge_table_has_the_edge_cases() -> None:
 @pytest.fixture(scope="module")
 def sales() -> pl.DataFrame:
     """~50k generated orders with a random 80/20 split; Order ID is the row key."""
-    frame = assign_split(generate_sales(50_000, seed=3), "random", 0.2, 42)
+    frame = assign_split(generate_sales(50_000, seed=3), "random", 0.2, 42, SALES)
     return frame.sample(fraction=1.0, shuffle=True, seed=1)  # no order the engines could rely on
 
 
@@ -382,9 +384,11 @@ def sales_runs() -> dict[tuple[str, str], Run]:
 
 def sales_plan(spec: str, frame: pl.DataFrame, engine: str) -> Plan:
     if spec == "shipped":
-        return load_plan(SHIPPED_SPEC, dict(frame.schema), engine=engine)
+        return shipped_plan(SHIPPED_SPEC, dict(frame.schema), engine=engine)
     features = parse_features(example_spec(), "catalog examples")
-    return build_plan(features, dict(frame.schema), source="catalog examples", engine=engine)
+    return build_plan(
+        features, dict(frame.schema), TARGET, "catalog examples", engine, order=SALES_ORDER
+    )
 
 
 def sales_run(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sales_columns import SALES
 from support import REPO_ROOT, Project, default_params, error_line, load_stage_module
 
 from features_pipeline import cli
@@ -26,8 +27,8 @@ def spec_project(project: Project) -> Project:
     """A project with 2000 generated interim rows and the shipped feature spec."""
     interim = project.root / "data" / "interim" / "sales.parquet"
     interim.parent.mkdir(parents=True)
-    assign_split(generate_sales(2000, seed=5), "random", 0.2, 42).write_parquet(interim)
-    (project.root / "config").mkdir()
+    assign_split(generate_sales(2000, seed=5), "random", 0.2, 42, SALES).write_parquet(interim)
+    (project.root / "config").mkdir(exist_ok=True)
     shutil.copy(REPO_ROOT / "config" / "features.yaml", project.root / "config" / "features.yaml")
     return project
 

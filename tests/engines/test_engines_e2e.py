@@ -11,7 +11,7 @@ import pytest
 import yaml
 from support import run_command
 
-from features_pipeline.columns import ORDER_ID
+from features_pipeline.ingest.synthetic import ORDER_ID
 
 FEATURES = Path("data/features/features.parquet")
 

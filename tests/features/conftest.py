@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sales_columns import SALES
 
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -21,10 +22,10 @@ def shipped_spec() -> Path:
 @pytest.fixture(scope="session")
 def interim() -> pl.DataFrame:
     """3000 generated orders with a split column: what data/interim/sales.parquet holds."""
-    return assign_split(generate_sales(3000, seed=21), "random", 0.2, 42)
+    return assign_split(generate_sales(3000, seed=21), "random", 0.2, 42, SALES)
 
 
 @pytest.fixture(scope="session")
 def interim_small() -> pl.DataFrame:
     """400 generated orders with a split column, for tests that edit rows."""
-    return assign_split(generate_sales(400, seed=5), "random", 0.25, 7)
+    return assign_split(generate_sales(400, seed=5), "random", 0.25, 7, SALES)

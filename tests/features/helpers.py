@@ -9,6 +9,7 @@ from hashlib import sha256
 from typing import Any
 
 import polars as pl
+from sales_columns import SALES_ORDER, sales_input_schema
 
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan, build_plan
@@ -27,7 +28,10 @@ def plan_for(
     """Parse and plan ``specs`` against ``schema`` (a frame's schema, or the interim default)."""
     if isinstance(schema, pl.DataFrame):
         schema = dict(schema.schema)
-    return build_plan(parse_features(list(specs), SOURCE), schema, target, SOURCE)
+    schema = sales_input_schema() if schema is None else schema
+    return build_plan(
+        parse_features(list(specs), SOURCE), schema, target, SOURCE, order=SALES_ORDER
+    )
 
 
 def fit(frame: pl.DataFrame, *specs: Spec) -> tuple[pl.DataFrame, FittedState]:

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
+from sales_columns import SALES, sales_plan
 from support import Project, default_params, load_stage_module
 
 from features.helpers import parquet_hash
-from features_pipeline import columns as c
 from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
 from features_pipeline.features.engine import fit_transform, transform
-from features_pipeline.features.plan import Plan, load_plan
+from features_pipeline.features.plan import Plan
 from features_pipeline.features.state import FittedState, load_state, save_state
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -25,7 +26,7 @@ from features_pipeline.runner import run_stage
 
 @pytest.fixture(scope="module")
 def plan(shipped_spec: Path, interim: pl.DataFrame) -> Plan:
-    return load_plan(shipped_spec, dict(interim.schema))
+    return sales_plan(shipped_spec, dict(interim.schema))
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def test_a_frame_without_split_is_refused(interim: pl.DataFrame, plan: Plan) -> 
 def test_log_refuses_negative_inputs_by_feature_and_column(
     interim_small: pl.DataFrame, shipped_spec: Path
 ) -> None:
-    plan = load_plan(shipped_spec, dict(interim_small.schema))
+    plan = sales_plan(shipped_spec, dict(interim_small.schema))
     bad = interim_small.with_columns(
         pl.when(pl.int_range(pl.len()) == 4)
         .then(-3)
@@ -113,7 +114,7 @@ def test_log_refuses_negative_inputs_by_feature_and_column(
 def test_changing_test_row_values_changes_no_fitted_feature(
     interim_small: pl.DataFrame, shipped_spec: Path
 ) -> None:
-    plan = load_plan(shipped_spec, dict(interim_small.schema))
+    plan = sales_plan(shipped_spec, dict(interim_small.schema))
     before, state = fit_transform(interim_small, plan)
     edited = edit_rows(
         interim_small,
@@ -134,7 +135,7 @@ def test_changing_test_row_values_changes_no_fitted_feature(
 def test_changing_test_row_units_moves_no_learned_edge_or_mean(
     interim_small: pl.DataFrame, shipped_spec: Path
 ) -> None:
-    plan = load_plan(shipped_spec, dict(interim_small.schema))
+    plan = sales_plan(shipped_spec, dict(interim_small.schema))
     before, state = fit_transform(interim_small, plan)
     edited = edit_rows(interim_small, "test", **{c.UNITS_SOLD: pl.col(c.UNITS_SOLD) * 50})
     after, edited_state = fit_transform(edited, plan)
@@ -149,7 +150,7 @@ def test_changing_test_row_units_moves_no_learned_edge_or_mean(
 def test_test_rows_with_unseen_keys_get_null_or_fill(
     interim_small: pl.DataFrame, shipped_spec: Path
 ) -> None:
-    plan = load_plan(shipped_spec, dict(interim_small.schema))
+    plan = sales_plan(shipped_spec, dict(interim_small.schema))
     before, state = fit_transform(interim_small, plan)
     edited = edit_rows(interim_small, "test", **{c.COUNTRY: pl.lit("Atlantis")})
     after, edited_state = fit_transform(edited, plan)
@@ -165,7 +166,7 @@ def test_test_rows_with_unseen_keys_get_null_or_fill(
 def test_changing_a_train_row_does_change_fitted_features(
     interim_small: pl.DataFrame, shipped_spec: Path
 ) -> None:
-    plan = load_plan(shipped_spec, dict(interim_small.schema))
+    plan = sales_plan(shipped_spec, dict(interim_small.schema))
     before, state = fit_transform(interim_small, plan)
     first_train = interim_small.with_row_index("i").filter(pl.col(SPLIT) == "train").row(0)
     index, item = first_train[0], interim_small[c.ITEM_TYPE][first_train[0]]
@@ -253,9 +254,9 @@ def test_stage_output_equals_transform_of_the_same_rows(
 ) -> None:
     interim_path = project.root / "data" / "interim" / "sales.parquet"
     interim_path.parent.mkdir(parents=True)
-    frame = assign_split(generate_sales(300, seed=9), "random", 0.2, 42)
+    frame = assign_split(generate_sales(300, seed=9), "random", 0.2, 42, SALES)
     frame.write_parquet(interim_path)
-    (project.root / "config").mkdir()
+    (project.root / "config").mkdir(exist_ok=True)
     shutil.copy(shipped_spec, project.root / "config" / "features.yaml")
     project.write_params(default_params(features={"spec": "config/features.yaml"}))
     stage = load_stage_module("features")
@@ -264,7 +265,7 @@ def test_stage_output_equals_transform_of_the_same_rows(
 
     assert code == 0, capsys.readouterr().err
     written = pl.read_parquet(project.root / "data" / "features" / "features.parquet")
-    plan = load_plan(Path("config/features.yaml"), dict(frame.schema))
+    plan = sales_plan(Path("config/features.yaml"), dict(frame.schema))
     assert written.equals(fit_transform(frame, plan)[0])
     plan_json = json.loads((project.root / "data" / "features" / "plan.json").read_text())
     assert plan_json == plan.to_plan_file().to_json()
@@ -309,4 +310,4 @@ def test_shipped_spec_plans_without_the_optional_order_priority(
     shipped_spec: Path, interim: pl.DataFrame, plan: Plan
 ) -> None:
     schema = {k: v for k, v in interim.schema.items() if k != c.ORDER_PRIORITY}
-    assert load_plan(shipped_spec, schema).names == plan.names
+    assert sales_plan(shipped_spec, schema).names == plan.names

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sales_columns as c
 from support import command_env
-
-from features_pipeline import columns as c
 
 TYPE_FILE = Path("src/features_pipeline/features/types/square.py")
 SQUARE = '''\

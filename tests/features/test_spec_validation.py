@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from sales_columns import SALES, sales_plan
 from support import Project, default_params, load_stage_module
 
 from features_pipeline.errors import UserError
-from features_pipeline.features.plan import DEFAULT_INPUT_SCHEMA, load_plan
 from features_pipeline.features.types import FEATURE_TYPES
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -31,7 +31,7 @@ def load(tmp_path: Path, text: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     with pytest.raises(UserError) as info:
-        load_plan(path, DEFAULT_INPUT_SCHEMA)
+        sales_plan(path)
     message = str(info.value)
     assert "\n" not in message
     prefix = f"{path}: "
@@ -216,7 +216,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_a_missing_spec_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(UserError) as info:
-        load_plan(path, DEFAULT_INPUT_SCHEMA)
+        sales_plan(path)
     assert str(info.value) == f"{path}: file not found"
 
 
@@ -238,7 +238,7 @@ def test_a_valid_spec_plans(tmp_path: Path) -> None:
     path = tmp_path / SPEC
     path.parent.mkdir(parents=True)
     path.write_text(features(MARGIN), encoding="utf-8")
-    assert load_plan(path, DEFAULT_INPUT_SCHEMA).names == ["margin"]
+    assert sales_plan(path).names == ["margin"]
 
 
 def test_the_stage_exits_1_with_one_line_and_writes_nothing(
@@ -246,9 +246,9 @@ def test_the_stage_exits_1_with_one_line_and_writes_nothing(
 ) -> None:
     interim = project.root / "data" / "interim" / "sales.parquet"
     interim.parent.mkdir(parents=True)
-    assign_split(generate_sales(50, seed=1), "random", 0.2, 42).write_parquet(interim)
+    assign_split(generate_sales(50, seed=1), "random", 0.2, 42, SALES).write_parquet(interim)
     spec = project.root / SPEC
-    spec.parent.mkdir(parents=True)
+    spec.parent.mkdir(parents=True, exist_ok=True)
     spec.write_text(
         features(MARGIN.replace("numerator: Total Profit", "numerator: Total Proffit")),
         encoding="utf-8",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from features_pipeline.contracts.paths import DEFAULT_PARAMS, PROJECT_FILE, find_project_root
+from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 from features_pipeline.runner import EXIT_OK, EXIT_USER_ERROR, report_user_error, run_stage
 
@@ -82,16 +83,18 @@ def features_check(args: argparse.Namespace) -> None:
     """Validate a feature spec (no data read) and print its plan."""
     from rich.console import Console
 
-    from features_pipeline.contracts.params import ModelInputsParams, ParamsFile, read_params
+    from features_pipeline.contracts.dataset import read_contract
+    from features_pipeline.contracts.params import ParamsFile, read_params
     from features_pipeline.engines.params import EngineParams
     from features_pipeline.features.params import FeaturesParams
-    from features_pipeline.features.plan import load_plan
+    from features_pipeline.features.plan import input_schema_of, load_plan
     from features_pipeline.features.plan_tree import plan_tree
 
     params = read_params(args.params) if args.params.exists() else ParamsFile(args.params, {})
     spec = args.spec or params.section("features", FeaturesParams).spec
     engine = args.engine or params.section("engine", EngineParams).name
-    plan = load_plan(spec, None, params.section("train", ModelInputsParams).target, engine)
+    dataset = read_contract(params)
+    plan = load_plan(spec, input_schema_of(dataset), dataset, engine)
     Console().print(plan_tree(plan))
 
 
@@ -142,7 +145,7 @@ def compare_command(args: argparse.Namespace) -> None:
 
 
 def predict_command(args: argparse.Namespace) -> None:
-    """Predict Total Profit for new orders with the saved model and feature state."""
+    """Predict the target for new rows with the saved model and feature state."""
     from features_pipeline.predict.run import run
 
     run(args)
@@ -161,9 +164,22 @@ def doctor_command(args: argparse.Namespace) -> None:
     print(summary(findings, repair))
 
 
+def dataset_infer(args: argparse.Namespace) -> None:
+    """Print a draft dataset contract for the CSV ``args.csv``."""
+    from features_pipeline.ingest.infer import draft_contract, read_sample
+
+    sample = read_sample(args.csv, args.rows)
+    if args.target is not None and args.target not in sample.columns:
+        hint = did_you_mean(args.target, sample.columns)
+        raise UserError(f"{args.csv}: --target: no column {args.target!r}{hint}")
+    sys.stdout.write(draft_contract(sample, args.name or args.csv.stem, args.target))
+
+
 def tool_for(args: argparse.Namespace) -> Command | None:
     """The body of a tool subcommand; None for a stage subcommand."""
     if args.command == "features" and getattr(args, "action", None) is not None:
         return {"check": features_check, "types": features_types}[args.action]
+    if args.command == "dataset":
+        return {"infer": dataset_infer}[args.action]
     tools = {"compare": compare_command, "predict": predict_command, "doctor": doctor_command}
     return tools.get(args.command)

@@ -264,6 +264,28 @@ def add_doctor(commands: Commands) -> None:
     add_verbosity_arguments(doctor)
 
 
+def add_dataset(commands: Commands) -> None:
+    """``dataset infer``: draft a dataset contract from a CSV."""
+    dataset = subcommand(commands, "dataset", "the dataset contract (config/dataset.yaml)")
+    actions = dataset.add_subparsers(dest="action", metavar="ACTION", required=True)
+    infer = subcommand(
+        actions,
+        "infer",
+        "print a draft dataset contract for a CSV (types, date formats, key, target)",
+        description="Read the first rows of a CSV and print a draft dataset contract (YAML) "
+        "on stdout:\ncolumn types, date formats, empty cells, a unique key, the date that "
+        "orders rows and a\ntarget. Guesses that may be wrong are marked '# check'. Save it "
+        "(e.g. > config/my.yaml),\nedit it, then set dataset.contract in params.yaml.",
+    )
+    infer.add_argument("csv", type=Path, help="the CSV file to describe")
+    infer.add_argument("--name", default=None, help="dataset name (default: the file's stem)")
+    infer.add_argument(
+        "--target", default=None, help="the column to predict (default: the last numeric one)"
+    )
+    infer.add_argument("--rows", type=positive, default=10_000, help="rows read to infer the types")
+    add_verbosity_arguments(infer)
+
+
 def package_version() -> str:
     """The installed version of features-pipeline (``unknown`` from a bare source tree)."""
     try:
@@ -285,4 +307,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict(commands)
     add_compare(commands)
     add_doctor(commands)
+    add_dataset(commands)
     return parser

@@ -1,8 +1,8 @@
 """params.yaml: read once per stage process, each section validated into its typed model.
 
 Section models live with the code that owns them (``ingest.params``, ``features.params``,
-``validation.params``, ``model.params``); the keys two stages share (``train.target`` and
-``train.features``, read by validate and train) are one model here, :class:`ModelInputsParams`.
+``validation.params``, ``model.params``); the keys two stages share (``train.features``, read
+by validate and train) are one model here, :class:`ModelInputsParams`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from features_pipeline.columns import TOTAL_PROFIT
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 
 SECTIONS: tuple[str, ...] = (
+    "dataset",
     "engine",
     "ingest",
     "split",
@@ -218,7 +225,7 @@ def read_params(path: Path) -> ParamsFile:
 
 
 class ModelInputsParams(BaseModel):
-    """``train.target`` and ``train.features``: what validate and train both read.
+    """``train.features``: what validate and train both read (the target is the contract's).
 
     ``features`` omitted means every feature of the plan not derived from the target
     (:meth:`ModelInputs.resolve`). Other ``train`` keys are ignored here: the train stage's
@@ -227,8 +234,19 @@ class ModelInputsParams(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    target: str = Field(default=TOTAL_PROFIT, min_length=1)
     features: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_target(cls, data: Any) -> Any:
+        """``train.target`` of older params files: the target now lives in the contract."""
+        if isinstance(data, dict) and "target" in data:
+            raise PydanticCustomError(
+                PLAIN_MESSAGE,
+                "the target is declared in the dataset contract (key 'target' of the file "
+                "dataset.contract names); remove train.target",
+            )
+        return data
 
     @field_validator("features")
     @classmethod

@@ -98,3 +98,10 @@ def find_project_root(start: Path) -> Path | None:
         if (folder / PROJECT_FILE).is_file():
             return folder
     return None
+
+
+def inside_project(path: Path, root: Path | None = None) -> bool:
+    """Whether ``path`` (relative to ``root``, default the working directory: the project root
+    of every stage) stays inside ``root`` once ``..`` and symlinks are resolved."""
+    base = (root or Path.cwd()).resolve()
+    return (base / path).resolve().is_relative_to(base)

@@ -14,10 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from features_pipeline.columns import TOTAL_PROFIT
 from features_pipeline.contracts.params import ModelInputsParams, validated
 from features_pipeline.contracts.paths import PLAN_FILE, Artifact
 from features_pipeline.errors import UserError
+from features_pipeline.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class Kind(StrEnum):
@@ -50,10 +52,11 @@ class PlanEntry(_PlanModel):
 class PlanFile(_PlanModel):
     """Every declared feature in plan order, the target it was planned for and the spec path."""
 
-    target: str = TOTAL_PROFIT
+    target: str
     spec: str | None = None
     levels: tuple[tuple[str, ...], ...] = ()
     features: dict[str, PlanEntry]
+    dropped: dict[str, str] = {}  # feature -> the absent optional column it needed
 
     @model_validator(mode="before")
     @classmethod
@@ -96,8 +99,8 @@ class PlanFile(_PlanModel):
         return [name for name in names if name in self and self[name].kind is Kind.WINDOW]
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON-ready content of plan.json."""
-        return self.model_dump(mode="json")
+        """The JSON-ready content of plan.json (``dropped`` only when some feature was)."""
+        return self.model_dump(mode="json", exclude={"dropped"} if not self.dropped else None)
 
 
 def parse_plan_file(payload: Any, source: str) -> PlanFile:
@@ -120,14 +123,39 @@ class ModelInputs:
     features: tuple[str, ...]
 
 
-def model_inputs(params: ModelInputsParams, plan: PlanFile, source: str) -> ModelInputs:
-    """``train.target`` (it must be the plan's) and ``train.features`` (omitted: every feature
-    of the plan not derived from the target): the one answer validate and train share."""
-    if params.target != plan.target:
+def model_inputs(
+    params: ModelInputsParams, plan: PlanFile, source: str, target: str, absent: Sequence[str]
+) -> ModelInputs:
+    """The contract's ``target`` (it must be the plan's) and ``train.features`` (omitted: every
+    feature of the plan not derived from the target): the one answer validate and train share.
+
+    An input the table cannot have (a column of ``absent``: optional in the contract and not in
+    the table, or a feature dropped for one) is left out with one warning line.
+    """
+    if target != plan.target:
         raise UserError(
-            f"{source}: train.target: {params.target!r} differs from the feature plan's target "
-            f"{plan.target!r} ({PLAN_FILE}); set the same target for features and train, "
-            "then re-run the features stage"
+            f"{source}: target {target!r} differs from the feature plan's target "
+            f"{plan.target!r} ({PLAN_FILE}); re-run the features stage (`dvc repro`)"
         )
     features = params.features if params.features is not None else plan.safe_inputs
-    return ModelInputs(params.target, features)
+    kept = []
+    for name in features:
+        why = _unavailable(name, plan, absent)
+        if why is None:
+            kept.append(name)
+        else:
+            log.warning("train.features: %r left out: %s", name, why)
+    if not kept:
+        raise UserError(
+            f"{source}: train.features: none of the model inputs is available in this table; "
+            "list columns or features it has"
+        )
+    return ModelInputs(target, tuple(kept))
+
+
+def _unavailable(name: str, plan: PlanFile, absent: Sequence[str]) -> str | None:
+    if name in plan.dropped:
+        return f"it needs column {plan.dropped[name]!r}, which this table does not have"
+    if name in absent:
+        return "this table does not have that column (optional in the dataset contract)"
+    return None

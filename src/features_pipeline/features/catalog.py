@@ -162,6 +162,9 @@ def flow_yaml(value: Any) -> str:
     return text.strip().removesuffix("...").strip()
 
 
+ROW_ORDER_KEYS = {"order_by": "order_by", "tie_breaker": "key"}  # "" until planned
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -170,7 +173,9 @@ def _key_text(key: SpecKey) -> str:
     notes = []
     if key.choices:
         notes.append("/".join(str(choice) for choice in key.choices))
-    if not key.required:
+    if key.name in ROW_ORDER_KEYS and key.default == "":
+        notes.append(f"default: the dataset contract's {ROW_ORDER_KEYS[key.name]}")
+    elif not key.required:
         notes.append(f"default `{flow_yaml(key.default)}`")
     return f"`{key.name}`" + (f" ({'; '.join(notes)})" if notes else "")
 

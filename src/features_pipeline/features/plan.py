@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.dtypes import dtype_name
 from features_pipeline.contracts.plan_file import Kind, PlanEntry, PlanFile
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 from features_pipeline.features.spec import load_features
-from features_pipeline.features.types import Feature, SpecError
+from features_pipeline.features.types import Feature, RowOrder, SpecError
+from features_pipeline.logs import get_logger
 
-DEFAULT_INPUT_SCHEMA: dict[str, pl.DataType] = {
-    **{name: dtype() for name, dtype in c.RAW_SCHEMA.items()},
-    SPLIT: pl.String(),
-}
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,7 @@ class Plan:
     input_schema: Mapping[str, pl.DataType]
     target: str
     source: str
+    dropped: Mapping[str, str] = field(default_factory=dict)  # feature -> absent column it needs
 
     @property
     def levels(self) -> list[list[PlannedFeature]]:
@@ -86,6 +85,7 @@ class Plan:
         return PlanFile(
             target=self.target,
             spec=self.source,
+            dropped=dict(self.dropped),
             levels=tuple(tuple(planned.name for planned in level) for level in self.levels),
             features={
                 planned.name: PlanEntry(
@@ -204,16 +204,64 @@ def dependency_levels(features: Sequence[Feature], source: str) -> dict[str, int
     return levels
 
 
+def input_schema_of(dataset: DatasetContract) -> dict[str, pl.DataType]:
+    """The columns a feature spec may read when planned without data: the contract's + split."""
+    return {**dataset.dtypes, SPLIT: pl.String()}
+
+
+def with_row_order(features: Sequence[Feature], order: RowOrder | None) -> list[Feature]:
+    """Window features with unset ``order_by``/``tie_breaker`` given the dataset's row order."""
+    return [feature.with_row_order(order) if order else feature for feature in features]
+
+
+def drop_needing_absent(
+    features: Sequence[Feature], absent: Sequence[str], source: str
+) -> tuple[list[Feature], dict[str, str]]:
+    """Features that (directly or through other features) read a column in ``absent`` (optional
+    in the dataset contract, not in this table) are dropped, each with one warning line."""
+    missing = set(absent)
+    kept: list[Feature] = []
+    dropped: dict[str, str] = {}
+    for _ in features:  # a fixed point: each pass can only drop more
+        kept, changed = [], False
+        for feature in features:
+            if feature.name in dropped:
+                continue
+            needs = next((c for c in feature.inputs() if c in missing or c in dropped), None)
+            if needs is None:
+                kept.append(feature)
+                continue
+            dropped[feature.name] = dropped.get(needs, needs)
+            changed = True
+        if not changed:
+            break
+    for name, column in dropped.items():
+        log.warning(
+            "%s: feature %r dropped: it needs column %r, which this table does not have "
+            "(optional in the dataset contract)",
+            source,
+            name,
+            column,
+        )
+    return kept, dropped
+
+
 def build_plan(
     features: Sequence[Feature],
-    input_schema: Mapping[str, pl.DataType] | None = None,
-    target: str = c.TOTAL_PROFIT,
+    input_schema: Mapping[str, pl.DataType],
+    target: str,
     source: str = "features spec",
     engine: str = "polars",
+    order: RowOrder | None = None,
+    absent: Sequence[str] = (),
 ) -> Plan:
     """Validate features against the input schema (and what ``engine`` can run) and order them
-    into dependency levels."""
-    schema = dict(DEFAULT_INPUT_SCHEMA if input_schema is None else input_schema)
+    into dependency levels. Window features take unset row-order keys from ``order``; features
+    needing a column of ``absent`` (declared optional, missing from the data) are dropped."""
+    schema = dict(input_schema)
+    features, dropped = drop_needing_absent(with_row_order(features, order), absent, source)
+    for feature in features:
+        _require_row_order(feature, source)
     check_engine_schema(schema, engine, source)
     check_names(features, schema, source)
     check_references(features, schema, source)
@@ -245,14 +293,35 @@ def build_plan(
             or any(planned[name].target_derived for name in row_inputs if name in planned),
         )
         dtypes[feature.name] = planned[feature.name].dtype
-    return Plan(tuple(planned.values()), schema, target, source)
+    return Plan(tuple(planned.values()), schema, target, source, dropped)
+
+
+def _require_row_order(feature: Feature, source: str) -> None:
+    """A window feature needs an order: its own ``order_by`` or the contract's."""
+    for key, columns in feature.column_keys().items():
+        if key in ("order_by", "tie_breaker") and "" in columns:
+            raise UserError(
+                f"{_label(source, feature)}: key {key!r}: missing (the dataset contract declares "
+                f"no {'order_by' if key == 'order_by' else 'key'}); name a column"
+            )
 
 
 def load_plan(
     spec_path: Path,
-    input_schema: Mapping[str, pl.DataType] | None = None,
-    target: str = c.TOTAL_PROFIT,
+    input_schema: Mapping[str, pl.DataType],
+    dataset: DatasetContract,
     engine: str = "polars",
 ) -> Plan:
-    """Read the spec file and plan it for ``engine`` (no data is read)."""
-    return build_plan(load_features(spec_path), input_schema, target, str(spec_path), engine)
+    """Read the spec file and plan it for ``engine`` and the table ``input_schema`` describes
+    (no data is read); row order, target and optional columns come from ``dataset``."""
+    order = RowOrder(dataset.order_by or "", dataset.tie_breaker)
+    absent = dataset.absent(input_schema)
+    return build_plan(
+        load_features(spec_path),
+        input_schema,
+        dataset.target,
+        str(spec_path),
+        engine,
+        order,
+        absent,
+    )

@@ -1,4 +1,5 @@
-"""The raw contract: what every ingested Sales Records table must satisfy (pandera)."""
+"""The raw contract: the pandera schema every ingested table must satisfy, built from the
+dataset contract (``config/dataset.yaml``): types, not-null, unique key, value rules."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import (
+    ROW_NUMBER,
+    ColumnSpec,
+    CompareRule,
+    DatasetContract,
+    DifferenceRule,
+    ProductRule,
+    Rule,
+    SumRule,
+)
 from features_pipeline.errors import UserError
-from features_pipeline.ingest.reference import ORDER_PRIORITIES, SALES_CHANNELS
 from features_pipeline.pandera_polars import PolarsData, pa
 from features_pipeline.schema_report import schema_errors_to_user_error
 
@@ -31,80 +40,108 @@ def _row_check(expression: pl.Expr, columns: Iterable[str], message: str) -> pa.
     return pa.Check(check, error=message)
 
 
-_CROSS_CHECKS: dict[str, list[pa.Check]] = {
-    c.SHIP_DATE: [
-        _row_check(
-            pl.col(c.SHIP_DATE) >= pl.col(c.ORDER_DATE),
-            (c.SHIP_DATE, c.ORDER_DATE),
-            "Ship Date >= Order Date",
-        )
-    ],
-    c.TOTAL_REVENUE: [
-        _row_check(
-            _cents(c.TOTAL_REVENUE) == pl.col(c.UNITS_SOLD) * _cents(c.UNIT_PRICE),
-            (c.TOTAL_REVENUE, c.UNITS_SOLD, c.UNIT_PRICE),
-            "Total Revenue == Units Sold x Unit Price (to the cent)",
-        )
-    ],
-    c.TOTAL_COST: [
-        _row_check(
-            _cents(c.TOTAL_COST) == pl.col(c.UNITS_SOLD) * _cents(c.UNIT_COST),
-            (c.TOTAL_COST, c.UNITS_SOLD, c.UNIT_COST),
-            "Total Cost == Units Sold x Unit Cost (to the cent)",
-        )
-    ],
-    c.TOTAL_PROFIT: [
-        _row_check(
-            _cents(c.TOTAL_PROFIT) == _cents(c.TOTAL_REVENUE) - _cents(c.TOTAL_COST),
-            (c.TOTAL_PROFIT, c.TOTAL_REVENUE, c.TOTAL_COST),
-            "Total Profit == Total Revenue - Total Cost (to the cent)",
-        )
-    ],
-}
+def _rule_expression(rule: Rule, dataset: DatasetContract) -> tuple[pl.Expr, str]:
+    """(true where the row satisfies ``rule``, its message). Arithmetic involving a money column
+    is compared in whole cents (a money operand counts in cents, other operands as they are)."""
+    if isinstance(rule, CompareRule):
+        left, right = pl.col(rule.left), pl.col(rule.right)
+        ops = {">=": left >= right, ">": left > right, "<=": left <= right}
+        ops.update({"<": left < right, "==": left == right, "!=": left != right})
+        return ops[rule.op], rule.describe()
+    money = any(dataset.columns[name].type == "money" for name in rule.columns)
 
-_VALUE_CHECKS: dict[str, list[pa.Check]] = {
-    c.UNITS_SOLD: [pa.Check.gt(0, error="Units Sold > 0")],
-    c.UNIT_PRICE: [pa.Check.gt(0, error="Unit Price > 0")],
-    c.UNIT_COST: [pa.Check.gt(0, error="Unit Cost > 0")],
-    c.SALES_CHANNEL: [pa.Check.isin(SALES_CHANNELS, error=f"one of {list(SALES_CHANNELS)}")],
-    c.ORDER_PRIORITY: [pa.Check.isin(ORDER_PRIORITIES, error=f"one of {list(ORDER_PRIORITIES)}")],
-}
+    def operand(name: str) -> pl.Expr:
+        return _cents(name) if money and dataset.columns[name].type == "money" else pl.col(name)
+
+    terms = [operand(name) for name in rule.of]
+    result = terms[0]
+    for term in terms[1:]:
+        if isinstance(rule, ProductRule):
+            result = result * term
+        elif isinstance(rule, DifferenceRule):
+            result = result - term
+        elif isinstance(rule, SumRule):
+            result = result + term
+    suffix = " (to the cent)" if money else ""
+    return operand(rule.column) == result, f"{rule.describe()}{suffix}"
 
 
-def raw_columns(required: Iterable[str] = c.RAW_COLUMNS) -> dict[str, pa.Column]:
-    """pandera columns of the raw contract; columns not in ``required`` may be absent."""
-    required_set = set(required)
-    return {
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _value_checks(name: str, spec: ColumnSpec) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if spec.greater_than is not None:
+        bound = spec.greater_than
+        checks.append(pa.Check.gt(bound, error=f"{name} > {_number(bound)}"))
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"{name} >= {_number(spec.min)}"))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"{name} <= {_number(spec.max)}"))
+    if spec.allowed is not None:
+        checks.append(pa.Check.isin(spec.allowed, error=f"one of {list(spec.allowed)}"))
+    return checks
+
+
+def _rule_checks(name: str, dataset: DatasetContract) -> list[pa.Check]:
+    checks = []
+    for rule in dataset.rules_for(name):
+        expression, message = _rule_expression(rule, dataset)
+        checks.append(_row_check(expression, rule.columns, message))
+    return checks
+
+
+def raw_columns(
+    dataset: DatasetContract, required: Iterable[str] | None = None
+) -> dict[str, pa.Column]:
+    """pandera columns of the raw contract; columns not in ``required`` (default: those the
+    contract requires) may be absent."""
+    required_set = set(dataset.required_columns if required is None else required)
+    columns = {
         name: pa.Column(
-            dtype,
-            checks=_VALUE_CHECKS.get(name, []) + _CROSS_CHECKS.get(name, []),
-            nullable=False,
-            unique=name == c.ORDER_ID,
+            spec.dtype,
+            checks=_value_checks(name, spec) + _rule_checks(name, dataset),
+            nullable=spec.nullable,
+            unique=spec.unique or dataset.key == (name,),
             required=name in required_set,
         )
-        for name, dtype in c.RAW_SCHEMA.items()
+        for name, spec in dataset.columns.items()
     }
+    if dataset.adds_row_number:
+        columns[ROW_NUMBER] = pa.Column(
+            pl.Int64, nullable=False, unique=True, required=ROW_NUMBER in required_set
+        )
+    return columns
 
 
-def raw_schema(required: Iterable[str] = c.RAW_COLUMNS) -> pa.DataFrameSchema:
-    """The raw contract as a pandera schema."""
-    return pa.DataFrameSchema(raw_columns(required), name="raw sales", strict=False)
+def raw_schema(
+    dataset: DatasetContract, required: Iterable[str] | None = None
+) -> pa.DataFrameSchema:
+    """The raw contract as a pandera schema (a key of several columns: unique together);
+    ``required`` overrides which columns must be present (default: the contract's)."""
+    unique = list(dataset.key) if len(dataset.key) > 1 else None
+    return pa.DataFrameSchema(
+        raw_columns(dataset, required), name=f"raw {dataset.name}", strict=False, unique=unique
+    )
 
 
 def check_raw_contract(
     frame: pl.DataFrame,
     source: str,
-    required: Iterable[str] = c.RAW_COLUMNS,
+    dataset: DatasetContract,
     first_row: int = 1,
     row_word: str = "row",
+    required: Iterable[str] | None = None,
 ) -> pl.DataFrame:
-    """Validate ``frame`` against the raw contract, collecting every failure.
+    """Validate ``frame`` against the raw contract, collecting every failure (``required``: the
+    columns that must be present, default the contract's required ones).
 
     Raises a UserError naming the source, column, check and the first offending rows.
     """
     if frame.height == 0:
         raise UserError(f"{source}: no data rows")
     try:
-        return raw_schema(required).validate(frame, lazy=True)
+        return raw_schema(dataset, required).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         raise schema_errors_to_user_error(exc, source, first_row, row_word) from None

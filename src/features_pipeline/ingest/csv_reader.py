@@ -1,7 +1,8 @@
-"""Parse Sales Records CSVs as found in the wild into the canonical, typed raw table.
+"""Parse CSVs as found in the wild into the typed raw table the dataset contract declares.
 
-Accepted: Title Case or snake_case headers, ``,`` or ``;`` separators, CRLF or LF, a UTF-8 BOM,
-``M/D/YYYY`` (or ISO) dates, money with or without trailing zeros.
+Accepted: headers in any case and spacing (``Item Type``, ``item_type``), ``,`` or ``;``
+separators, CRLF or LF, a UTF-8 BOM, dates in the contract's formats (two-digit years with a
+declared pivot), money with or without trailing zeros.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import ColumnSpec, DatasetContract
 from features_pipeline.errors import UserError
 from features_pipeline.logs import get_logger
 from features_pipeline.schema_report import MAX_SHOWN_CHARS, clipped, shown
@@ -23,7 +24,6 @@ log = get_logger(__name__)
 
 HEADER_LINE = 1
 FIRST_DATA_LINE = 2
-DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
 SHOWN_EXAMPLES = 3
 LINE_COLUMN = "__line__"  # file line number of each row while parsing
 _BOM = b"\xef\xbb\xbf"
@@ -32,7 +32,7 @@ FOREIGN_SEPARATORS = {"\t": "tab", "|": "pipe"}
 SHOWN_HEADERS = 5
 MAX_CSV_FIELD = 2**31 - 1  # the csv module's field limit while locating a malformed line
 MAX_MONEY = 1e13  # above this, cents no longer fit a float exactly (and x100 nears Int64 limits)
-MAX_TEXT_CHARS = 1000  # a Sales Records name (country, item type) is far shorter
+MAX_TEXT_CHARS = 1000  # a text cell longer than this is a broken file, not a name
 _SIGNATURES = (  # first bytes of files that are not text
     (b"\xff\xfe\x00\x00", "UTF-32 text"),
     (b"\x00\x00\xfe\xff", "UTF-32 text"),
@@ -72,7 +72,7 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def not_utf8_error(path: Path, separator: str) -> UserError:
+def not_utf8_error(path: Path, separator: str, dataset: DatasetContract) -> UserError:
     """A UserError naming the line, column and value of the first bytes that are not UTF-8."""
     headers: list[str] = []
     with path.open("rb") as handle:
@@ -92,7 +92,7 @@ def not_utf8_error(path: Path, separator: str) -> UserError:
                 where = "header"
             else:
                 header = headers[index] if index < len(headers) else f"#{index + 1}"
-                where = f"column {shown(c.canonical_column_name(header) or header)}"
+                where = f"column {shown(dataset.canonical(header) or header)}"
             value = clipped(field.decode("utf-8", "backslashreplace"))
             return UserError(
                 f"{path}: line {number}, {where}: not valid UTF-8 ('{value}'); "
@@ -139,7 +139,7 @@ def _check_header_bytes(path: Path, head: bytes, header: bytes) -> None:
         )
 
 
-def read_header(path: Path) -> bytes:
+def read_header(path: Path, dataset: DatasetContract) -> bytes:
     """The first line of ``path`` without BOM or line ending; UserError if missing or empty."""
     check_readable(path)
     try:
@@ -152,7 +152,7 @@ def read_header(path: Path) -> bytes:
     if not header.strip():
         raise UserError(f"{path}: file is empty (expected a header line and data rows)")
     if not _is_utf8(header):
-        raise not_utf8_error(path, detect_separator(header))
+        raise not_utf8_error(path, detect_separator(header), dataset)
     return header
 
 
@@ -164,15 +164,17 @@ def header_fields(header: bytes, separator: str) -> list[str]:
     ]
 
 
-def _foreign_header_error(path: Path, header: bytes, separator: str, names: list[str]) -> UserError:
-    """The UserError for a header without a single Sales Records column."""
-    missing = ", ".join(repr(name) for name in c.RAW_COLUMNS)
+def _foreign_header_error(
+    path: Path, header: bytes, separator: str, names: list[str], dataset: DatasetContract
+) -> UserError:
+    """The UserError for a header without a single column of the contract."""
+    missing = ", ".join(repr(name) for name in dataset.columns)
     lead = f"{path}: line 1: no recognised column in the header (missing {missing})"
     if names and names[0].lower().startswith("sep="):
         return UserError(f"{lead}; line 1 is an Excel {names[0]!r} hint: delete that line")
     for foreign, label in FOREIGN_SEPARATORS.items():
         fields = header_fields(header, foreign)
-        if len(fields) > 1 and any(c.canonical_column_name(f) for f in fields):
+        if len(fields) > 1 and any(dataset.canonical(f) for f in fields):
             return UserError(
                 f"{lead}; the header is separated by {foreign!r} ({label}), but only ',' and ';' "
                 "are read: save the file as comma-separated"
@@ -184,19 +186,19 @@ def _foreign_header_error(path: Path, header: bytes, separator: str, names: list
     )
 
 
-def check_header(path: Path, header: bytes, separator: str) -> None:
-    """UserError for an unclosed quote, a header without any Sales Records column, or a column
+def check_header(path: Path, header: bytes, separator: str, dataset: DatasetContract) -> None:
+    """UserError for an unclosed quote, a header without any column of the contract, or a column
     named twice (same spelling or two spellings of one column), naming the 1-based positions."""
     if header.count(b'"') % 2:
         raise UserError(f"{path}: line 1, header: a double quote is not closed")
     names = header_fields(header, separator)
     positions: dict[str, list[int]] = {}
     for position, name in enumerate(names, start=1):
-        canonical = c.canonical_column_name(name)
+        canonical = dataset.canonical(name)
         if canonical is not None:
             positions.setdefault(canonical, []).append(position)
     if not positions:
-        raise _foreign_header_error(path, header, separator, names)
+        raise _foreign_header_error(path, header, separator, names, dataset)
     for canonical, where in positions.items():
         if len(where) > 1:
             spellings = [names[i - 1] for i in where]
@@ -235,12 +237,12 @@ def find_malformed_line(
     return None
 
 
-def canonical_names(path: Path, headers: list[str]) -> dict[str, str]:
+def canonical_names(path: Path, headers: list[str], dataset: DatasetContract) -> dict[str, str]:
     """Map each recognised header to its canonical name; duplicates after mapping are errors."""
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
     for header in headers:
-        canonical = c.canonical_column_name(header)
+        canonical = dataset.canonical(header)
         if canonical is None:
             log.warning("%s: ignoring unknown column %s", path, shown(header))
             continue
@@ -254,14 +256,14 @@ def canonical_names(path: Path, headers: list[str]) -> dict[str, str]:
     return mapping
 
 
-def scan_raw_strings(path: Path) -> pl.LazyFrame:
-    """All cells as strings, canonical column names, plus the file line number of each row.
+def scan_raw_strings(path: Path, dataset: DatasetContract) -> pl.LazyFrame:
+    """All cells as strings, the contract's column names, plus the file line number of each row.
 
     Lazy: nothing but the header is read until the caller collects (one parallel pass).
     """
-    header = read_header(path)
+    header = read_header(path, dataset)
     separator = detect_separator(header)
-    check_header(path, header, separator)
+    check_header(path, header, separator, dataset)
     scan = pl.scan_csv(
         path,
         separator=separator,
@@ -274,7 +276,7 @@ def scan_raw_strings(path: Path) -> pl.LazyFrame:
         headers = scan.collect_schema().names()
     except pl.exceptions.NoDataError:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
-    mapping = canonical_names(path, headers)
+    mapping = canonical_names(path, headers, dataset)
     return (
         scan.with_row_index(LINE_COLUMN, offset=FIRST_DATA_LINE)
         .filter(~pl.all_horizontal(pl.exclude(LINE_COLUMN).is_null()))  # blank lines carry no data
@@ -282,14 +284,14 @@ def scan_raw_strings(path: Path) -> pl.LazyFrame:
     )
 
 
-def collect_csv(path: Path, query: pl.LazyFrame) -> pl.DataFrame:
+def collect_csv(path: Path, query: pl.LazyFrame, dataset: DatasetContract) -> pl.DataFrame:
     """Run a query over the CSV, turning reader failures into UserErrors."""
     try:
         return query.collect()
     except pl.exceptions.ComputeError as exc:
-        separator = detect_separator(read_header(path))
+        separator = detect_separator(read_header(path, dataset))
         if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-            raise not_utf8_error(path, separator) from None
+            raise not_utf8_error(path, separator, dataset) from None
         malformed = find_malformed_line(path, separator)
         if malformed:
             raise UserError(f"{path}: line {malformed[0]}: {malformed[1]}") from None
@@ -299,30 +301,54 @@ def collect_csv(path: Path, query: pl.LazyFrame) -> pl.DataFrame:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
 
 
-def read_raw_strings(path: Path) -> pl.DataFrame:
+def read_raw_strings(path: Path, dataset: DatasetContract) -> pl.DataFrame:
     """The string table of ``path`` (see :func:`scan_raw_strings`), at least one data row."""
-    frame = collect_csv(path, scan_raw_strings(path))
+    frame = collect_csv(path, scan_raw_strings(path, dataset), dataset)
     if frame.height == 0:
         raise UserError(f"{path}: header only, no data rows")
     return frame
 
 
-def _parse_expression(name: str, dtype: type[pl.DataType], date_formats: Sequence[str]) -> pl.Expr:
+_BOOLEANS = {"true": True, "t": True, "yes": True, "y": True, "1": True}
+_BOOLEANS.update({"false": False, "f": False, "no": False, "n": False, "0": False})
+
+
+def _parse_temporal(cell: pl.Expr, spec: ColumnSpec, date_format: str) -> pl.Expr:
+    """One date/datetime format; ``%y`` years move to the contract's pivot when it has one."""
+    if spec.type == "date":
+        parsed = cell.str.to_date(date_format, strict=False)
+    else:
+        parsed = cell.str.to_datetime(date_format, strict=False, time_unit="us")
+    pivot = spec.two_digit_year_pivot
+    if pivot is None or "%y" not in date_format:
+        return parsed
+    two_digits = parsed.dt.year() % 100
+    year = pl.when(two_digits < pivot).then(2000 + two_digits).otherwise(1900 + two_digits)
+    return parsed.dt.offset_by(pl.format("{}y", year - parsed.dt.year()))
+
+
+def _parse_expression(name: str, spec: ColumnSpec, date_formats: Sequence[str]) -> pl.Expr:
     cell = pl.col(name).str.strip_chars()
-    if dtype == pl.Date:
-        return pl.coalesce([cell.str.to_date(fmt, strict=False) for fmt in date_formats])
-    if dtype == pl.String:
+    if spec.type in ("date", "datetime"):
+        return pl.coalesce([_parse_temporal(cell, spec, fmt) for fmt in date_formats])
+    if spec.type in ("text", "category"):
         return cell
-    return cell.cast(dtype, strict=False)
+    if spec.type == "boolean":
+        return cell.str.to_lowercase().replace_strict(
+            _BOOLEANS, default=None, return_dtype=pl.Boolean
+        )
+    return cell.cast(spec.dtype, strict=False)
 
 
-def _problem(dtype: type[pl.DataType]) -> str:
-    if dtype == pl.Date:
-        return "are not a date like 5/28/2010"
-    if dtype == pl.Int64:
+def _problem(spec: ColumnSpec) -> str:
+    if spec.type in ("date", "datetime"):
+        return f"are not a {spec.type} like {spec.example()}"
+    if spec.type == "integer":
         return "are not a whole number"
-    if dtype == pl.String:
+    if spec.type in ("text", "category"):
         return "are empty"
+    if spec.type == "boolean":
+        return "are not true or false"
     return "are not a number"
 
 
@@ -330,21 +356,24 @@ def _raw(name: str) -> str:
     return f"__raw__{name}"
 
 
-def _is_bad(name: str, dtype: type[pl.DataType]) -> pl.Expr:
-    """True where the parsed cell is missing: empty, blank, or it did not parse as ``dtype``."""
+def _is_bad(name: str, spec: ColumnSpec) -> pl.Expr:
+    """True where the parsed cell is missing: empty, blank, or it did not parse as its type
+    (in a nullable column only the last counts)."""
     parsed = pl.col(name)
-    return parsed.is_null() | (parsed == "") if dtype == pl.String else parsed.is_null()
+    if spec.type in ("text", "category"):
+        return pl.lit(False) if spec.nullable else parsed.is_null() | (parsed == "")
+    if spec.nullable:
+        given = pl.col(_raw(name)).str.strip_chars().fill_null("") != ""
+        return parsed.is_null() & given
+    return parsed.is_null()
 
 
-def parse_error(
-    path: Path, strings: pl.DataFrame, name: str, problem: str | None = None
-) -> UserError:
+def parse_error(path: Path, strings: pl.DataFrame, name: str, problem: str) -> UserError:
     """The UserError for the bad cells of column ``name`` (strings holds only bad rows)."""
     examples = ", ".join(
         f"line {line}: {shown(value)}"
         for line, value in strings.select(LINE_COLUMN, name).head(SHOWN_EXAMPLES).iter_rows()
     )
-    problem = problem or _problem(c.RAW_SCHEMA[name])
     return UserError(
         f"{path}: column {name!r}: {strings.height} value(s) {problem} ({examples})",
         details=strings.select(
@@ -356,80 +385,105 @@ def parse_error(
     )
 
 
-def _range_checks(present: Sequence[str]) -> list[tuple[str, pl.Expr, str]]:
+def _range_checks(
+    present: Sequence[str], dataset: DatasetContract, source: str
+) -> list[tuple[str, pl.Expr, str]]:
     """(column, true where the parsed value is out of range, problem) for parsed columns."""
     checks: list[tuple[str, pl.Expr, str]] = []
     for name in present:
-        dtype, value = c.RAW_SCHEMA[name], pl.col(name)
-        if dtype == pl.Float64:
-            checks.append((name, ~value.is_finite(), "are not finite (inf or NaN)"))
-            checks.append((name, value.abs() > MAX_MONEY, f"are above {MAX_MONEY:,.0f}"))
-        elif dtype == pl.String:
-            too_long = value.str.len_chars() > MAX_TEXT_CHARS
+        spec, value = dataset.columns[name], pl.col(name)
+        if spec.type in ("float", "money"):
+            checks.append((name, ~value.is_finite().fill_null(True), "are not finite (inf or NaN)"))
+        if spec.type == "money":
+            too_big = (value.abs() > MAX_MONEY).fill_null(False)
+            checks.append((name, too_big, f"are above {MAX_MONEY:,.0f}"))
+        elif spec.type in ("text", "category"):
+            too_long = (value.str.len_chars() > MAX_TEXT_CHARS).fill_null(False)
             checks.append((name, too_long, f"are longer than {MAX_TEXT_CHARS:,} characters"))
+        elif spec.type in ("date", "datetime"):
+            first, last = spec.years
+            outside = ~value.dt.year().is_between(first, last).fill_null(True)
+            hint = (
+                "; a two-digit year? declare a format with %y and a two_digit_year_pivot "
+                f"for column {name!r} in {source}"
+                if not any("%y" in fmt for fmt in spec.date_formats)
+                else f"; check the years of column {name!r} in {source}"
+            )
+            checks.append((name, outside, f"have a year outside {first}-{last}{hint}"))
     return checks
 
 
-def _retry_dates(parsed: pl.DataFrame, dates: Sequence[str]) -> pl.DataFrame:
+def _retry_dates(
+    parsed: pl.DataFrame, dates: Sequence[str], dataset: DatasetContract
+) -> pl.DataFrame:
     """Dates the first format missed, parsed with the others (files in ISO or mixed formats)."""
-    retry = [
-        pl.coalesce(pl.col(name), _parse_expression(_raw(name), pl.Date, DATE_FORMATS[1:])).alias(
-            name
-        )
-        for name in dates
-        if parsed.get_column(name).null_count()
-    ]
-    return parsed.with_columns(retry).drop([_raw(name) for name in dates])
+    retry = []
+    for name in dates:
+        spec = dataset.columns[name]
+        if parsed.get_column(name).null_count() and len(spec.date_formats) > 1:
+            later = _parse_expression(_raw(name), spec, spec.date_formats[1:])
+            retry.append(pl.coalesce(pl.col(name), later).alias(name))
+    return parsed.with_columns(retry)
 
 
-def _ragged_or(error: UserError, path: Path, bad_lines: pl.Series) -> UserError:
+def _ragged_or(
+    error: UserError, path: Path, bad_lines: pl.Series, dataset: DatasetContract
+) -> UserError:
     """``error``, reworded when its first bad line really has too few fields (same details)."""
     first = bad_lines.min()
-    separator = detect_separator(read_header(path))
+    separator = detect_separator(read_header(path, dataset))
     malformed = find_malformed_line(path, separator, until=first)  # type: ignore[arg-type]
     if malformed is None or malformed[0] != first:
         return error
     return UserError(f"{path}: line {first}: {malformed[1]}", details=error.details)
 
 
-def parse_strings(path: Path, strings: pl.LazyFrame) -> pl.DataFrame:
-    """Cast each canonical column to its dtype in one pass; empty or unparsable cells raise.
+def parse_strings(
+    path: Path, strings: pl.LazyFrame, dataset: DatasetContract, contract_source: str = ""
+) -> pl.DataFrame:
+    """Cast each declared column to its type in one pass; empty or unparsable cells raise.
 
-    Dates are parsed as M/D/YYYY (the public files) in that pass; only when some fail are they
-    tried in the other formats (a second, vectorised pass over the date columns alone).
+    Dates are parsed with the contract's first format in that pass; only when some fail are
+    they tried in the other formats (a second, vectorised pass over the date columns alone).
     """
-    present = [name for name in c.RAW_COLUMNS if name in strings.collect_schema().names()]
-    dates = [name for name in present if c.RAW_SCHEMA[name] == pl.Date]
+    names = strings.collect_schema().names()
+    present = [name for name in dataset.columns if name in names]
+    specs = {name: dataset.columns[name] for name in present}
+    kept_raw = [
+        n for n, spec in specs.items() if spec.type in ("date", "datetime") or spec.nullable
+    ]
+    dates = [name for name in present if specs[name].type in ("date", "datetime")]
     parsed = collect_csv(
         path,
-        strings.with_columns(pl.col(name).alias(_raw(name)) for name in dates).with_columns(
-            _parse_expression(name, c.RAW_SCHEMA[name], DATE_FORMATS[:1]).alias(name)
+        strings.with_columns(pl.col(name).alias(_raw(name)) for name in kept_raw).with_columns(
+            _parse_expression(name, specs[name], specs[name].date_formats[:1]).alias(name)
             for name in present
         ),
+        dataset,
     )
     if parsed.height == 0:
         raise UserError(f"{path}: header only, no data rows")
-    parsed = _retry_dates(parsed, dates)
-    checks = [(n, _is_bad(n, c.RAW_SCHEMA[n]), _problem(c.RAW_SCHEMA[n])) for n in present]
-    checks += _range_checks(present)
-    if not checks:
-        return parsed.select(present)
+    parsed = _retry_dates(parsed, dates, dataset)
+    checks = [(n, _is_bad(n, specs[n]), _problem(specs[n])) for n in present]
+    checks += _range_checks(present, dataset, contract_source or "the dataset contract")
     anys = parsed.select(check.any().alias(str(i)) for i, (_, check, _) in enumerate(checks))
     for (name, check, problem), any_bad in zip(checks, anys.row(0), strict=True):
         if any_bad:
             bad_lines = parsed.filter(check).get_column(LINE_COLUMN)
             original = collect_csv(
-                path, strings.filter(pl.col(LINE_COLUMN).is_in(bad_lines.implode()))
+                path, strings.filter(pl.col(LINE_COLUMN).is_in(bad_lines.implode())), dataset
             )
-            raise _ragged_or(parse_error(path, original, name, problem), path, bad_lines)
+            error = parse_error(path, original, name, problem)
+            raise _ragged_or(error, path, bad_lines, dataset)
     return parsed.select(present)
 
 
-def parse_columns(path: Path, strings: pl.DataFrame) -> pl.DataFrame:
+def parse_columns(path: Path, strings: pl.DataFrame, dataset: DatasetContract) -> pl.DataFrame:
     """Eager form of :func:`parse_strings` for an already read string table."""
-    return parse_strings(path, strings.lazy())
+    return parse_strings(path, strings.lazy(), dataset)
 
 
-def read_sales_csv(path: Path) -> pl.DataFrame:
-    """Read ``path`` into the typed raw table (canonical names and dtypes, file row order)."""
-    return parse_strings(path, scan_raw_strings(path))
+def read_csv_table(path: Path, dataset: DatasetContract, contract_source: str = "") -> pl.DataFrame:
+    """Read ``path`` into the typed raw table (the contract's names and types, file row order);
+    ``contract_source`` names the contract file in messages."""
+    return parse_strings(path, scan_raw_strings(path, dataset), dataset, contract_source)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from features_pipeline.columns import RAW_COLUMNS, canonical_column_name
 from features_pipeline.contracts.params import StrictModel, plain_error
 from features_pipeline.ingest.synthetic import memory_shortfall
 
@@ -18,7 +17,17 @@ class IngestParams(StrictModel):
     source: str = SYNTHETIC_SOURCE
     rows: int = Field(default=10_000, gt=0, le=MAX_SYNTHETIC_ROWS)
     seed: int = Field(default=42, ge=0)
-    required_columns: tuple[str, ...] = RAW_COLUMNS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_required_columns(cls, data: Any) -> Any:
+        """``ingest.required_columns`` of older params files: now a key of each contract column."""
+        if isinstance(data, dict) and "required_columns" in data:
+            raise plain_error(
+                "required_columns: moved to the dataset contract: mark a column that files may "
+                "lack with 'required: false' there (the file dataset.contract names)"
+            )
+        return data
 
     @field_validator("rows")
     @classmethod
@@ -29,17 +38,6 @@ class IngestParams(StrictModel):
             if shortfall is not None:
                 raise plain_error(shortfall)
         return rows
-
-    @field_validator("required_columns")
-    @classmethod
-    def _known_columns(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        canonical = []
-        for name in names:
-            known = canonical_column_name(name)
-            if known is None:
-                raise ValueError(f"unknown column {name!r}; known: {', '.join(RAW_COLUMNS)}")
-            canonical.append(known)
-        return tuple(canonical)
 
     @property
     def is_synthetic(self) -> bool:

@@ -1,15 +1,20 @@
-"""Train/test split: hash-stable per Order ID (random) or by Order Date (time)."""
+"""Train/test split: hash-stable per key of the dataset contract (random) or by its row order
+(time)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
+from features_pipeline.errors import UserError
+
+KEY_SEPARATOR = "\x1f"  # joins the values of a key of several columns before hashing
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -36,26 +41,62 @@ def split_labels(is_test: pl.Series | np.ndarray) -> pl.Series:
     return pl.select(labels.alias(SPLIT)).to_series()
 
 
-def random_split(frame: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
-    """``test`` for orders whose hashed Order ID falls below ``test_size``; stable on append."""
-    return split_labels(stable_unit_interval(frame.get_column(c.ORDER_ID), seed) < test_size)
+def stable_text_hash(keys: pl.Series) -> np.ndarray:
+    """A 64-bit hash per text key that depends only on its UTF-8 bytes (BLAKE2b, hashed once
+    per distinct value): the same on every platform, library version and engine."""
+    distinct = keys.unique(maintain_order=True)
+    digests = [
+        int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "little")
+        for value in distinct.to_list()
+    ]
+    lookup = pl.DataFrame({"k": distinct, "h": pl.Series(digests, dtype=pl.UInt64)})
+    hashed = keys.to_frame("k").join(lookup, on="k", how="left", maintain_order="left")
+    return hashed.get_column("h").to_numpy()
 
 
-def time_split(frame: pl.DataFrame, test_size: float) -> pl.Series:
-    """``test`` for the latest ``test_size`` fraction of orders by (Order Date, Order ID)."""
+def split_keys(frame: pl.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """Integer keys to hash: a single integer column as is, anything else (text, dates, several
+    columns) through :func:`stable_text_hash` of its text form."""
+    if len(columns) == 1 and frame.schema[columns[0]].is_integer():
+        return frame.get_column(columns[0]).to_numpy()
+    text = frame.select(
+        pl.concat_str([pl.col(name).cast(pl.String) for name in columns], separator=KEY_SEPARATOR)
+    ).to_series()
+    return stable_text_hash(text)
+
+
+def random_split(
+    frame: pl.DataFrame, test_size: float, seed: int, key: tuple[str, ...]
+) -> pl.Series:
+    """``test`` for rows whose hashed key falls below ``test_size``; stable on append, and rows
+    sharing a key share a split."""
+    keys = pl.Series(split_keys(frame, key))
+    return split_labels(stable_unit_interval(keys, seed) < test_size)
+
+
+def time_split(frame: pl.DataFrame, test_size: float, order: tuple[str, ...]) -> pl.Series:
+    """``test`` for the latest ``test_size`` fraction of rows by ``order`` (last: a tie-breaker)."""
     test_rows = math.ceil(frame.height * test_size)
-    order = frame.select(
-        pl.struct(c.ORDER_DATE, c.ORDER_ID).rank("ordinal", descending=True).alias("r")
-    ).get_column("r")
-    return split_labels(order <= test_rows)
+    rank = pl.struct(*order).rank("ordinal", descending=True).alias("r")
+    return split_labels(frame.select(rank).get_column("r") <= test_rows)
 
 
 def assign_split(
-    frame: pl.DataFrame, strategy: Literal["random", "time"], test_size: float, seed: int
+    frame: pl.DataFrame,
+    strategy: Literal["random", "time"],
+    test_size: float,
+    seed: int,
+    dataset: DatasetContract,
+    source: str = "params.yaml",
 ) -> pl.DataFrame:
     """Add the ``split`` column (``train``/``test``)."""
     if strategy == "random":
-        split = random_split(frame, test_size, seed)
+        split = random_split(frame, test_size, seed, dataset.split_key)
     else:
-        split = time_split(frame, test_size)
+        if dataset.order_by is None:
+            raise UserError(
+                f"{source}: split.strategy: 'time' needs an order_by column in the dataset "
+                "contract; declare one or use strategy 'random'"
+            )
+        split = time_split(frame, test_size, (dataset.order_by, dataset.tie_breaker))
     return frame.with_columns(split)

@@ -1,4 +1,8 @@
-"""A vectorised, seeded generator of realistic Sales Records rows."""
+"""A vectorised, seeded generator of realistic Sales Records rows: the built-in sample data.
+
+The one Sales-specific code of the package (with ``reference``): every other module learns the
+table's columns from the dataset contract (``config/dataset.yaml``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features_pipeline import columns as c
 from features_pipeline.ingest.reference import (
     COUNTRIES_BY_REGION,
     FIRST_ORDER_DATE,
@@ -21,6 +24,39 @@ from features_pipeline.ingest.reference import (
     ORDER_PRIORITIES,
     SALES_CHANNELS,
 )
+
+REGION = "Region"
+COUNTRY = "Country"
+ITEM_TYPE = "Item Type"
+SALES_CHANNEL = "Sales Channel"
+ORDER_PRIORITY = "Order Priority"
+ORDER_DATE = "Order Date"
+ORDER_ID = "Order ID"
+SHIP_DATE = "Ship Date"
+UNITS_SOLD = "Units Sold"
+UNIT_PRICE = "Unit Price"
+UNIT_COST = "Unit Cost"
+TOTAL_REVENUE = "Total Revenue"
+TOTAL_COST = "Total Cost"
+TOTAL_PROFIT = "Total Profit"
+
+SALES_SCHEMA: dict[str, type[pl.DataType]] = {
+    REGION: pl.String,
+    COUNTRY: pl.String,
+    ITEM_TYPE: pl.String,
+    SALES_CHANNEL: pl.String,
+    ORDER_PRIORITY: pl.String,
+    ORDER_DATE: pl.Date,
+    ORDER_ID: pl.Int64,
+    SHIP_DATE: pl.Date,
+    UNITS_SOLD: pl.Int64,
+    UNIT_PRICE: pl.Float64,
+    UNIT_COST: pl.Float64,
+    TOTAL_REVENUE: pl.Float64,
+    TOTAL_COST: pl.Float64,
+    TOTAL_PROFIT: pl.Float64,
+}
+"""The columns of the public Sales Records files, in their order, as this generator writes them."""
 
 _EPOCH = dt.date(1970, 1, 1)
 _ORDER_ID_LOW = 100_000_000
@@ -47,7 +83,7 @@ _CHOICE_FULL_FRACTION = 50  # numpy draws more than span // 50 unique IDs from a
 def frame_bytes_per_row() -> int:
     """Bytes one row of the generated frame takes, from the raw schema's dtypes."""
     total = 0
-    for dtype in c.RAW_SCHEMA.values():
+    for dtype in SALES_SCHEMA.values():
         if dtype == pl.String:
             total += _STRING_VIEW_BYTES
         else:
@@ -142,22 +178,20 @@ def generate_sales(rows: int, seed: int) -> pl.DataFrame:
     # Money in integer cents, then one correctly rounded division: exact to the cent.
     revenue_cents = units * price_cents[item_code]
     cost_total_cents = units * cost_cents[item_code]
-    return pl.DataFrame(
-        {
-            c.REGION: _pick(regions, country_code),
-            c.COUNTRY: _pick(countries, country_code),
-            c.ITEM_TYPE: _pick(items, item_code),
-            c.SALES_CHANNEL: _pick(list(SALES_CHANNELS), channel_code),
-            c.ORDER_PRIORITY: _pick(list(ORDER_PRIORITIES), priority_code),
-            c.ORDER_DATE: pl.Series(order_day).cast(pl.Date),
-            c.ORDER_ID: order_id,
-            c.SHIP_DATE: pl.Series(ship_day).cast(pl.Date),
-            c.UNITS_SOLD: units,
-            c.UNIT_PRICE: price_cents[item_code] / 100,
-            c.UNIT_COST: cost_cents[item_code] / 100,
-            c.TOTAL_REVENUE: revenue_cents / 100,
-            c.TOTAL_COST: cost_total_cents / 100,
-            c.TOTAL_PROFIT: (revenue_cents - cost_total_cents) / 100,
-        },
-        schema=c.RAW_SCHEMA,
-    )
+    columns = [
+        _pick(regions, country_code),
+        _pick(countries, country_code),
+        _pick(items, item_code),
+        _pick(list(SALES_CHANNELS), channel_code),
+        _pick(list(ORDER_PRIORITIES), priority_code),
+        pl.Series(order_day).cast(pl.Date),
+        order_id,
+        pl.Series(ship_day).cast(pl.Date),
+        units,
+        price_cents[item_code] / 100,
+        cost_cents[item_code] / 100,
+        revenue_cents / 100,
+        cost_total_cents / 100,
+        (revenue_cents - cost_total_cents) / 100,
+    ]
+    return pl.DataFrame(dict(zip(SALES_SCHEMA, columns, strict=True)), schema=SALES_SCHEMA)

@@ -10,7 +10,6 @@ import numpy as np
 import polars as pl
 from sklearn.pipeline import Pipeline
 
-from features_pipeline import columns as c
 from features_pipeline.errors import UserError
 from features_pipeline.model.gates import GateResult, check_gates, gates_record
 from features_pipeline.model.importance import permutation_importance
@@ -70,15 +69,16 @@ def evaluate_model(
     features: Sequence[str],
     target: str,
     params: EvaluateParams,
+    key: Sequence[str] = (),
 ) -> Evaluation:
-    """Score ``model`` on the ``test`` rows and check the declared gates."""
+    """Score ``model`` on the ``test`` rows and check the declared gates; predictions carry the
+    row ``key`` columns the table has."""
     actual = test.get_column(target).cast(pl.Float64).to_numpy()
     predicted = predict(model, test, features)
     metrics = regression_metrics(actual, predicted)
-    ids = [c.ORDER_ID] if c.ORDER_ID in test.columns else []
-    predictions = test.select(ids).with_columns(
-        pl.Series(ACTUAL, actual), pl.Series(PREDICTED, predicted)
-    )
+    ids = [name for name in key if name in test.columns]
+    scored = pl.DataFrame({ACTUAL: actual, PREDICTED: predicted})
+    predictions = pl.concat([test.select(ids), scored], how="horizontal") if ids else scored
     importance = permutation_importance(
         model,
         test.select(features),

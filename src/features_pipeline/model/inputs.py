@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.paths import PLAN_FILE
 from features_pipeline.contracts.plan_file import Kind, PlanEntry, PlanFile
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
-
-# Columns recorded together with the outcome of an order: Total Profit = Revenue - Cost exactly.
-OUTCOME_COLUMNS: tuple[str, ...] = (c.TOTAL_REVENUE, c.TOTAL_COST, c.TOTAL_PROFIT)
 
 
 def _why_derived(feature: PlanEntry, target: str) -> str:
@@ -27,16 +23,18 @@ def check_model_inputs(
     columns: Sequence[str],
     plan: PlanFile,
     source: str = "params.yaml",
+    outcome: Sequence[str] = (),
 ) -> list[str]:
     """Refuse inputs a model must not see; return warnings about suspicious but legal ones.
 
     Refused: the target itself, the split column, unknown columns, and features the planner
     marks ``target_derived`` (row-wise or window features computed from the target: they would
     not exist at prediction time). Fitted features learned on training rows are allowed.
+    Warned: inputs among ``outcome`` (the contract's columns recorded with the target).
     """
     where = f"{source}: train.features"
     if target not in columns:
-        raise UserError(f"{source}: train.target: column {target!r} not in the feature table")
+        raise UserError(f"{source}: target column {target!r} not in the feature table")
     for name in features:
         if name == target:
             raise UserError(f"{where}: {name!r} is the target itself; remove it from the inputs")
@@ -54,12 +52,11 @@ def check_model_inputs(
                 "it would not exist at prediction time — remove it from train.features"
             )
     warnings = []
-    if target in OUTCOME_COLUMNS:
-        siblings = [name for name in features if name in OUTCOME_COLUMNS]
-        if siblings:
-            warnings.append(
-                f"{where}: {', '.join(map(repr, siblings))} is recorded with the outcome of the "
-                f"order like {target!r} ({c.TOTAL_PROFIT} = {c.TOTAL_REVENUE} - {c.TOTAL_COST}); "
-                "metrics will look better than predictions made before the sale can be"
-            )
+    siblings = [name for name in features if name in outcome and name != target]
+    if siblings:
+        warnings.append(
+            f"{where}: {', '.join(map(repr, siblings))} is recorded with the outcome like "
+            f"{target!r} (an outcome column of the dataset contract); metrics will look better "
+            "than predictions made before the outcome is known can be"
+        )
     return warnings

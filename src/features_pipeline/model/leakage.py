@@ -17,7 +17,6 @@ import polars as pl
 
 from features_pipeline.contracts.plan_file import Kind, PlanFile
 from features_pipeline.errors import UserError
-from features_pipeline.model.inputs import OUTCOME_COLUMNS
 
 MIN_ROWS = 10  # fewer train rows than this: a perfect fit proves nothing
 CORR_TOLERANCE = 1e-12  # |corr| >= 1 - this: perfectly correlated
@@ -130,18 +129,19 @@ def check_leakage(
     target: str,
     plan: PlanFile,
     source: str = "params.yaml",
+    outcome: Sequence[str] = (),
 ) -> list[str]:
     """Refuse (one line naming the feature and the evidence) the first leaking input of the
     train ``rows`` (model inputs, target, and the keys of target encodings where present).
 
     An exact linear function of the target is refused when it is computed from the target or
-    from columns recorded with the outcome (``Total Revenue - Total Cost``); one computed from
+    from ``outcome`` columns, recorded with the target (``Total Revenue - Total Cost``); one from
     what is known before the sale only is an exact predictor, not a leak: returned as a note
     (e.g. Units Sold x the item's learned unit margin, where the data has fixed margins)."""
     where = f"{source}: train.features"
     notes = []
     for leak in linear_leaks(rows, features, target):
-        if not lineage(plan, leak.feature) & {*OUTCOME_COLUMNS, target}:
+        if not lineage(plan, leak.feature) & {*outcome, target}:
             notes.append(
                 f"{where}: {leak.feature!r} predicts {target!r} exactly on the {leak.rows} "
                 "train rows without using it or the outcome columns: check it is known before "

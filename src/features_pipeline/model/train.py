@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.metrics_files import TrainMetrics
 from features_pipeline.contracts.plan_file import ModelInputs, PlanFile, model_inputs
 from features_pipeline.contracts.split import SPLIT, TRAIN, split_rows
@@ -79,22 +80,27 @@ class TrainingSetup:
     estimator: BaseEstimator  # unfitted, as configured
     roles: ColumnRoles
     notes: list[str]  # suspicious but legal inputs
+    outcome: tuple[str, ...] = ()  # the contract's columns recorded with the target
 
 
 def prepare(
     schema: Mapping[str, pl.DataType],
     params: TrainParams,
     plan: PlanFile,
+    dataset: DatasetContract,
     source: str = "params.yaml",
 ) -> TrainingSetup:
-    """Validate params against the feature table's ``schema`` before any fitting."""
+    """Validate params against the feature table's ``schema`` and the dataset contract before
+    any fitting."""
     spec = model_spec(params.model.name, source)
     check_model_params(params.model.params, params.seed, source, skip=spec.name)
     estimator = build_estimator(spec, params.model.selected_params, params.seed, source)
-    inputs = model_inputs(params, plan, source)
-    notes = check_model_inputs(inputs.features, inputs.target, list(schema), plan, source)
+    inputs = model_inputs(params, plan, source, dataset.target, dataset.absent(schema))
+    notes = check_model_inputs(
+        inputs.features, inputs.target, list(schema), plan, source, dataset.outcome_columns
+    )
     roles = column_roles(schema, inputs.features, f"{source}: train.features")
-    return TrainingSetup(inputs, spec, estimator, roles, notes)
+    return TrainingSetup(inputs, spec, estimator, roles, notes, dataset.outcome_columns)
 
 
 def convergence_notes(caught: list[warnings.WarningMessage], model: str, source: str) -> list[str]:
@@ -116,18 +122,19 @@ def train_model(
     frame: pl.DataFrame,
     params: TrainParams,
     plan: PlanFile,
+    dataset: DatasetContract,
     source: str = "params.yaml",
     table: str = "feature table",
     setup: TrainingSetup | None = None,
 ) -> TrainResult:
     """Cross-validate then fit the configured pipeline on the training rows of ``frame``
     (``setup``: from :func:`prepare` on the table's schema, when the caller already ran it)."""
-    setup = setup or prepare(frame.schema, params, plan, source)
+    setup = setup or prepare(frame.schema, params, plan, dataset, source)
     target, inputs = setup.inputs.target, setup.inputs.features
     needed = [*leakage_columns(inputs, target, plan), SPLIT]  # filter only these columns
     rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
     y = target_values(rows, target, table)
-    leak_notes = check_leakage(rows, inputs, target, plan, source)
+    leak_notes = check_leakage(rows, inputs, target, plan, source, setup.outcome)
     features = rows.select(inputs)
     if rows.height < params.cv_folds:
         raise UserError(

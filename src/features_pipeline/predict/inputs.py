@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from features_pipeline import columns as c
 from features_pipeline.contracts.card import RAW, ModelCard
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.paths import CARD_NAME
 from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
@@ -35,10 +35,11 @@ def prediction_column(target: str) -> str:
     return f"Predicted {target}"
 
 
-def needed_raw_columns(plan: Plan, inputs: Sequence[str]) -> list[str]:
-    """Raw columns a row must carry to compute ``inputs`` (fitted features: their join keys)."""
-    raw = plan.needed_inputs(inputs) | {c.ORDER_ID}
-    return [name for name in c.RAW_COLUMNS if name in raw]
+def needed_raw_columns(plan: Plan, inputs: Sequence[str], dataset: DatasetContract) -> list[str]:
+    """Raw columns a row must carry to compute ``inputs`` (fitted features: their join keys),
+    and the row key."""
+    raw = plan.needed_inputs(inputs) | set(dataset.row_key)
+    return [name for name in dataset.dtypes if name in raw]
 
 
 def check_state_matches(card: ModelCard, state: FittedState, source: str) -> None:
@@ -68,13 +69,14 @@ def model_inputs(
     card: ModelCard,
     state: FittedState,
     new_rows: pl.DataFrame,
+    dataset: DatasetContract,
     history: pl.DataFrame | None = None,
     card_source: str = CARD_NAME,
 ) -> pl.DataFrame:
     """The model's input columns for ``new_rows`` (same order), computed with the saved state.
 
-    Window features are computed over ``history`` plus the new rows (history rows with the Order
-    ID of a new row are replaced by it); without history a model using them is refused.
+    Window features are computed over ``history`` plus the new rows (history rows with the key
+    of a new row are replaced by it); without history a model using them is refused.
     """
     features = list(card.features)
     subplan = state.plan.restricted_to(features)
@@ -85,11 +87,12 @@ def model_inputs(
             "need earlier orders; pass the history table (e.g. --history "
             "data/interim/sales.parquet) or train without them"
         )
-    raw = needed_raw_columns(state.plan, features)
+    raw = needed_raw_columns(state.plan, features, dataset)
     rows = new_rows.select(raw).with_columns(pl.lit(True).alias(_NEW))
     if window and history is not None:
-        past = history.select(raw).filter(
-            ~pl.col(c.ORDER_ID).is_in(rows.get_column(c.ORDER_ID).implode())
+        key = list(dataset.row_key)
+        past = history.select(raw).join(
+            rows.select(key), on=key, how="anti", nulls_equal=True, maintain_order="left"
         )
         rows = pl.concat([past.with_columns(pl.lit(False).alias(_NEW)), rows])
     transformed = transform(rows, dataclasses.replace(state, plan=subplan))
@@ -149,10 +152,10 @@ def describe_unseen(inputs: pl.DataFrame, flags: dict[str, pl.Series]) -> str | 
 
 
 def predict_rows(
-    model: Any, target: str, new_rows: pl.DataFrame, inputs: pl.DataFrame
+    model: Any, target: str, new_rows: pl.DataFrame, inputs: pl.DataFrame, key: Sequence[str]
 ) -> pl.DataFrame:
-    """``Order ID``, the prediction of ``target`` and the ``unseen_category`` flag for each of
-    ``new_rows``, from its model ``inputs`` (:func:`model_inputs`, same order)."""
+    """The ``key`` columns, the prediction of ``target`` and the ``unseen_category`` flag for
+    each of ``new_rows``, from its model ``inputs`` (:func:`model_inputs`, same order)."""
     predicted = predict_in_batches(model, inputs)
     flags = unseen_flags(inputs, known_categories(model))
     unseen = (
@@ -160,7 +163,7 @@ def predict_rows(
         if flags
         else pl.repeat(False, inputs.height, eager=True)
     )
-    return new_rows.select(c.ORDER_ID).with_columns(
+    return new_rows.select(key).with_columns(
         pl.Series(prediction_column(target), predicted), unseen.alias(UNSEEN)
     )
 

@@ -12,16 +12,17 @@ from typing import Literal
 
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.csv_reader import (
     FIRST_DATA_LINE,
     LINE_COLUMN,
     parse_columns,
+    read_csv_table,
     read_raw_strings,
-    read_sales_csv,
 )
+from features_pipeline.ingest.table import with_row_number
 
 OnInvalid = Literal["skip", "fail"]
 REJECTED_COLUMNS = ("line", "column", "check", "value")
@@ -83,15 +84,17 @@ def _no_failures() -> pl.DataFrame:
     return pl.DataFrame(schema={"line": pl.Int64, **dict.fromkeys(REJECTED_COLUMNS[1:], pl.String)})
 
 
-def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "skip") -> NewRows:
+def read_new_rows(
+    path: Path, required: Sequence[str], dataset: DatasetContract, on_invalid: OnInvalid = "skip"
+) -> NewRows:
     """Parse ``path`` like ingest and check the raw contract on the columns it has.
 
     ``required`` columns must exist. Rows with unparsable cells or failing a contract check are
     skipped and returned in ``rejected`` (``on_invalid="skip"``) or fail the run (``"fail"``).
     """
-    strings = read_raw_strings(path)
+    strings = read_raw_strings(path, dataset)
     original = strings
-    missing = [name for name in required if name not in strings.columns]
+    missing = [name for name in required if name in dataset.columns and name not in strings.columns]
     if missing:
         raise UserError(
             f"{path}: missing column(s) {', '.join(map(repr, missing))} needed by the model"
@@ -99,7 +102,7 @@ def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "
     rejected: list[pl.DataFrame] = []
     while True:
         try:
-            parsed = parse_columns(path, strings)
+            parsed = parse_columns(path, strings, dataset)
             break
         except UserError as error:
             if on_invalid == "fail" or error.details is None:
@@ -110,11 +113,16 @@ def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "
             if strings.height == 0:
                 raise UserError(f"{path}: no row can be read ({error.message})") from None
     lines = strings.get_column(LINE_COLUMN)
+    parsed = with_row_number(parsed, dataset)
     if on_invalid == "fail":
-        frame = check_raw_contract(parsed, str(path), required, FIRST_DATA_LINE, "line")
+        frame = check_raw_contract(
+            parsed, str(path), dataset, FIRST_DATA_LINE, "line", required=required
+        )
         return NewRows(frame, _no_failures(), frame.height)
     try:
-        frame = check_raw_contract(parsed, str(path), required, first_row=0, row_word="row")
+        frame = check_raw_contract(
+            parsed, str(path), dataset, first_row=0, row_word="row", required=required
+        )
     except UserError as error:
         details = error.details
         if details is None or details.get_column("row").null_count():
@@ -131,8 +139,8 @@ def read_new_rows(path: Path, required: Sequence[str], on_invalid: OnInvalid = "
     return NewRows(frame=frame, rejected=table, rows_read=rows_read, rejected_rows=rows)
 
 
-def read_history(path: Path, columns: Sequence[str]) -> pl.DataFrame:
-    """Past orders (a parquet table like data/interim/sales.parquet, or a Sales CSV)."""
+def read_history(path: Path, columns: Sequence[str], dataset: DatasetContract) -> pl.DataFrame:
+    """Past rows (a parquet table like data/interim/sales.parquet, or a CSV of the contract)."""
     if not path.exists():
         raise UserError(f"{path}: history table not found")
     if path.is_dir():
@@ -144,13 +152,14 @@ def read_history(path: Path, columns: Sequence[str]) -> pl.DataFrame:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise UserError(f"{path}: cannot read the history as parquet ({reason})") from None
     else:
-        frame = check_raw_contract(read_sales_csv(path), str(path), (), FIRST_DATA_LINE, "line")
+        table = with_row_number(read_csv_table(path, dataset), dataset)
+        frame = check_raw_contract(table, str(path), dataset, FIRST_DATA_LINE, "line", ())
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise UserError(
             f"{path}: history lacks column(s) {', '.join(map(repr, missing))} needed by the model"
         )
-    return frame.select(columns).cast({name: c.RAW_SCHEMA[name] for name in columns})
+    return frame.select(columns).cast({name: dataset.dtypes[name] for name in columns})
 
 
 def describe_rejected(rejected: pl.DataFrame) -> str:

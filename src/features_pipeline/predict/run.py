@@ -13,7 +13,9 @@ from pathlib import Path
 import polars as pl
 
 from features_pipeline.contracts.card import read_card
-from features_pipeline.contracts.paths import CARD_NAME, FEATURE_STATE
+from features_pipeline.contracts.dataset import DatasetContract, read_contract
+from features_pipeline.contracts.params import read_params
+from features_pipeline.contracts.paths import CARD_NAME, DEFAULT_PARAMS, FEATURE_STATE
 from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
 from features_pipeline.features.state import load_state
@@ -69,6 +71,7 @@ def predict_csv(
     history_path: Path | None = None,
     on_invalid: OnInvalid = "skip",
     rejected_path: Path | None = None,
+    dataset: DatasetContract | None = None,
 ) -> PredictResult:
     """Predict every valid row of the CSV ``input_path`` into ``output_path`` (CSV, atomic).
 
@@ -76,6 +79,7 @@ def predict_csv(
     feature state of the features stage; ``history_path`` (parquet or CSV of earlier orders) is
     needed when the model uses window features. Invalid rows are skipped and reported (also
     written to ``rejected_path`` if given) or, with ``on_invalid="fail"``, end the run.
+    ``dataset`` defaults to the contract params.yaml names (columns, types, key).
     """
     check_output(output_path, "--output", input_path)
     if rejected_path is not None:
@@ -92,9 +96,10 @@ def predict_csv(
     state = load_state(state_path)
     check_state_matches(card, state, str(card_path))
     features, target = list(card.features), card.target
-    required = needed_raw_columns(state.plan, features)
+    dataset = dataset or read_contract(read_params(DEFAULT_PARAMS))
+    required = needed_raw_columns(state.plan, features, dataset)
     with timed(log, "read_new_rows", path=input_path) as fields, status(f"reading {input_path}"):
-        new = read_new_rows(input_path, required, on_invalid)
+        new = read_new_rows(input_path, required, dataset, on_invalid)
         fields.update(rows=new.rows_read, valid=new.frame.height)
     if new.rejected.height:
         log.warning("%s: skipped %s", input_path, describe_rejected(new.rejected))
@@ -102,12 +107,12 @@ def predict_csv(
     history = None
     if history_path is not None:
         if subplan.names_of(Kind.WINDOW):
-            history = read_history(history_path, required)
+            history = read_history(history_path, required, dataset)
         else:
             log.info("%s: the model uses no window feature; history not needed", history_path)
     with timed(log, "predict", rows=new.frame.height):
-        inputs = model_inputs(card, state, new.frame, history, str(card_path))
-        predictions = predict_rows(model, target, new.frame, inputs)
+        inputs = model_inputs(card, state, new.frame, dataset, history, str(card_path))
+        predictions = predict_rows(model, target, new.frame, inputs, dataset.row_key)
     unseen = describe_unseen(inputs, unseen_flags(inputs, known_categories(model)))
     if unseen:
         log.warning("%s: %s", input_path, unseen)

@@ -6,9 +6,9 @@ import argparse
 
 import polars as pl
 
-from features_pipeline import columns as c
 from features_pipeline.contracts import paths
 from features_pipeline.contracts.card import read_card
+from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.metrics_files import read_train_metrics
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> StageFacts:
     train = params.section("train", TrainParams)
     card = read_card(paths.MODEL_CARD.path)
     model = load_model_checked(paths.MODEL_FILE.path, card, str(paths.MODEL_CARD))
+    key = read_contract(params).row_key
     features, target = list(card.features), card.target
-    needed = [*dict.fromkeys([*features, target, c.ORDER_ID, SPLIT])]
+    needed = [*dict.fromkeys([*features, target, *key, SPLIT])]
     table = str(paths.FEATURE_TABLE)
     schema = paths.FEATURE_TABLE.parquet_schema()
     require_columns(schema, needed, table, f"model inputs named in {paths.MODEL_CARD}")
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> StageFacts:
         timed(log, "evaluate", rows=test.height, features=len(features)),
         model_threads(train.threads),
     ):
-        evaluation = evaluate_model(model, test, features, target, evaluate)
+        evaluation = evaluate_model(model, test, features, target, evaluate, key)
     log.info("test %s", " ".join(f"{k}={v}" for k, v in evaluation.metrics.items()))
     for gate in evaluation.gates:
         log.info("gate %s: %s", "passed" if gate.passed else "FAILED", gate.describe())

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 from features_pipeline.contracts import paths
-from features_pipeline.contracts.params import ModelInputsParams, read_params
+from features_pipeline.contracts.dataset import read_contract
+from features_pipeline.contracts.params import read_params
 from features_pipeline.engines.factory import open_executor
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.features.engine import fit_transform_file
@@ -23,10 +24,10 @@ log = get_logger("stages.features")
 def run(args: argparse.Namespace) -> StageFacts:
     params = read_params(args.params)
     features_params = params.section("features", FeaturesParams)
-    target = params.section("train", ModelInputsParams).target
+    dataset = read_contract(params)
     engine = params.section("engine", EngineParams)
     schema = paths.INTERIM_TABLE.parquet_schema()
-    plan = load_plan(features_params.spec, schema, target, engine.name)
+    plan = load_plan(features_params.spec, schema, dataset, engine.name)
     log.info(
         "plan: %d features in %d levels (%s)",
         len(plan.features),

@@ -8,14 +8,16 @@ from pathlib import Path
 import polars as pl
 
 from features_pipeline.contracts import paths
+from features_pipeline.contracts.dataset import DatasetContract, DatasetParams, load_contract
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_sales_csv
+from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_table
 from features_pipeline.ingest.params import IngestParams, SplitParams
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
+from features_pipeline.ingest.table import synthetic_as_declared, with_row_number
 from features_pipeline.io import write_parquet_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.runner import StageFacts, main_for
@@ -39,24 +41,28 @@ def source_path(params: IngestParams, params_file: Path) -> Path:
     return path
 
 
-def load_source(params: IngestParams, params_file: Path) -> pl.DataFrame:
-    """Generate the synthetic sample or read and check the CSV named by ``ingest.source``."""
+def load_source(
+    params: IngestParams, params_file: Path, dataset: DatasetContract, contract: Path
+) -> pl.DataFrame:
+    """Generate the synthetic sample or read the CSV named by ``ingest.source``, then check it
+    against the raw contract of ``dataset``."""
     if params.is_synthetic:
         with (
             timed(log, "generate_synthetic", rows=params.rows, seed=params.seed) as fields,
             status(f"generating {params.rows:,} synthetic orders"),
         ):
-            frame = generate_sales(params.rows, params.seed)
+            generated = generate_sales(params.rows, params.seed)
+            frame = synthetic_as_declared(generated, dataset, str(params_file), str(contract))
             fields.update(cols=frame.width)
         with status("checking the raw contract"):
-            return check_raw_contract(frame, "synthetic sample", params.required_columns)
+            return check_raw_contract(with_row_number(frame, dataset), "synthetic sample", dataset)
     path = source_path(params, params_file)
     with timed(log, "read_csv", path=path) as fields, status(f"reading {path}"):
-        frame = read_sales_csv(path)
+        frame = with_row_number(read_csv_table(path, dataset, str(contract)), dataset)
         fields.update(rows=frame.height, cols=frame.width)
     with status("checking the raw contract"):
         return check_raw_contract(
-            frame, str(path), params.required_columns, first_row=FIRST_DATA_LINE, row_word="line"
+            frame, str(path), dataset, first_row=FIRST_DATA_LINE, row_word="line"
         )
 
 
@@ -64,9 +70,12 @@ def run(args: argparse.Namespace) -> StageFacts:
     params = read_params(args.params)
     ingest = params.section("ingest", IngestParams)
     split = params.section("split", SplitParams)
+    contract = params.section("dataset", DatasetParams).contract
+    dataset = load_contract(contract)
     output = paths.INTERIM_TABLE.path
     with timed(log, "ingest", source=ingest.source) as fields:
-        frame = assign_split(load_source(ingest, args.params), **split.model_dump())
+        frame = load_source(ingest, args.params, dataset, contract)
+        frame = assign_split(frame, **split.model_dump(), dataset=dataset, source=str(args.params))
         write_parquet_atomic(frame, output)
         counts = dict(frame.get_column(SPLIT).value_counts().sort(SPLIT).iter_rows())
         fields.update(rows=frame.height, cols=frame.width, **counts)

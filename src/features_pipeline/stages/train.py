@@ -6,6 +6,7 @@ import argparse
 import hashlib
 
 from features_pipeline.contracts import paths
+from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.plan_file import read_plan_file
 from features_pipeline.contracts.split import SPLIT
@@ -22,16 +23,20 @@ log = get_logger("stages.train")
 
 
 def run(args: argparse.Namespace) -> StageFacts:
-    params = read_params(args.params).section("train", TrainParams)
+    params_file = read_params(args.params)
+    params = params_file.section("train", TrainParams)
+    dataset = read_contract(params_file)
     plan = read_plan_file(paths.PLAN_FILE)
     source = str(args.params)
     schema = paths.FEATURE_TABLE.parquet_schema()
-    setup = prepare(schema, params, plan, source)  # params vs inputs, before any data is read
+    setup = prepare(
+        schema, params, plan, dataset, source
+    )  # params vs inputs, before any data is read
     inputs = setup.inputs
     columns = [*leakage_columns(inputs.features, inputs.target, plan), SPLIT]
     frame = paths.FEATURE_TABLE.read_parquet(columns)
     with timed(log, "train", model=setup.spec.name, folds=params.cv_folds) as fields:
-        result = train_model(frame, params, plan, source, str(paths.FEATURE_TABLE), setup)
+        result = train_model(frame, params, plan, dataset, source, str(paths.FEATURE_TABLE), setup)
         fields.update(rows=result.rows, features=len(inputs.features), **timing(result))
     for warning in result.warnings:
         log.warning("%s", warning)

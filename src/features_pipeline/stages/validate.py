@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from features_pipeline.contracts import paths
+from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.params import ModelInputsParams, read_params
 from features_pipeline.contracts.plan_file import model_inputs, read_plan_file
 from features_pipeline.contracts.text import did_you_mean
@@ -23,8 +24,10 @@ def run(args: argparse.Namespace) -> StageFacts:
     params = read_params(args.params)
     validate = params.section("validate", ValidateParams)
     plan = read_plan_file(paths.PLAN_FILE)
-    inputs = model_inputs(params.section("train", ModelInputsParams), plan, str(args.params))
+    dataset = read_contract(params)
     columns = list(paths.FEATURE_TABLE.parquet_schema())
+    train = params.section("train", ModelInputsParams)
+    inputs = model_inputs(train, plan, str(args.params), dataset.target, dataset.absent(columns))
     for name in inputs.features:  # a typo in params (a planned feature missing from the table is
         if name not in columns and name not in plan:  # the table's fault: its schema check says so)
             raise UserError(
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> StageFacts:
         timed(log, "validate", rows=frame.height, cols=frame.width) as fields,
         status("validating the feature table"),
     ):
-        result = validate_feature_table(frame, plan, inputs, validate)
+        result = validate_feature_table(frame, plan, inputs, validate, dataset)
         fields.update(checks=result.checks_run, failed=result.checks_failed)
     # Written on failure too, for inspection; DVC records them only when the stage passes.
     write_json_atomic(validation_metrics(result), paths.VALIDATION_METRICS.path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from features_pipeline import columns as c
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.dtypes import parse_dtype
 from features_pipeline.contracts.plan_file import ModelInputs, PlanFile
 from features_pipeline.contracts.split import SPLIT, SPLIT_VALUES, TRAIN
@@ -84,15 +84,18 @@ def _with(
 
 
 def build_schema(
-    plan: PlanFile, inputs: ModelInputs, nullable_inputs: frozenset[str] = frozenset()
+    plan: PlanFile,
+    inputs: ModelInputs,
+    dataset: DatasetContract,
+    nullable_inputs: frozenset[str] = frozenset(),
 ) -> pa.DataFrameSchema:
     """Every raw-contract column (required when a feature, the model or the target needs it),
     every planned feature with its dtype, the target, the model inputs and ``split``.
 
     Model inputs in ``nullable_inputs`` may be null (never NaN or inf) in train rows."""
-    needed = {c.ORDER_ID, inputs.target, *inputs.features}
+    needed = {*dataset.row_key, inputs.target, *inputs.features}
     needed.update(name for feature in plan for name in feature.inputs)
-    raw = raw_columns(name for name in c.RAW_COLUMNS if name in needed)
+    raw = raw_columns(dataset, [name for name in dataset.dtypes if name in needed])
     columns: dict[str, pa.Column] = {name: _with(column) for name, column in raw.items()}
     for feature in plan:
         columns[feature.name] = pa.Column(parse_dtype(feature.dtype), nullable=True)

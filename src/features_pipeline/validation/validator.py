@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.plan_file import Kind, ModelInputs, PlanFile
 from features_pipeline.errors import UserError
 from features_pipeline.pandera_polars import pa
@@ -115,11 +116,16 @@ def aggregate_findings(
 
 
 def validate_feature_table(
-    frame: pl.DataFrame, plan: PlanFile, inputs: ModelInputs, params: ValidateParams
+    frame: pl.DataFrame,
+    plan: PlanFile,
+    inputs: ModelInputs,
+    params: ValidateParams,
+    dataset: DatasetContract,
 ) -> ValidationResult:
     """Every check on ``frame``, all failures collected in one pass."""
     window = set(plan.names_of(Kind.WINDOW)) if params.allow_null_window_inputs else set()
-    schema = build_schema(plan, inputs, frozenset(window.intersection(inputs.features)))
+    nullable = frozenset(window.intersection(inputs.features))
+    schema = build_schema(plan, inputs, dataset, nullable)
     failed, schema_cases = schema_failures(frame, schema)
     counts = split_counts(frame)
     missing = missing_counts(frame, [*plan.names, *inputs.features])

@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from features_pipeline.features.types.base import FEATURE_TYPES, Feature, FittedFeature, SpecError
+from features_pipeline.features.types.base import (
+    FEATURE_TYPES,
+    Feature,
+    FittedFeature,
+    RowOrder,
+    SpecError,
+)
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -17,4 +23,4 @@ _by_name = sorted(FEATURE_TYPES.items())  # messages list the types alphabetical
 FEATURE_TYPES.clear()
 FEATURE_TYPES.update(_by_name)
 
-__all__ = ["FEATURE_TYPES", "Feature", "FittedFeature", "SpecError"]
+__all__ = ["FEATURE_TYPES", "Feature", "FittedFeature", "RowOrder", "SpecError"]

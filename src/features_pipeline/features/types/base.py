@@ -31,6 +31,14 @@ class Domain:
     rule: str  # what the feature needs, e.g. "log(1 + x) needs x >= 0"
 
 
+@dataclass(frozen=True)
+class RowOrder:
+    """The dataset's row order (from its contract): what window features default to."""
+
+    order_by: str  # "" when the contract declares none
+    tie_breaker: str
+
+
 class SpecError(ValueError):
     """A feature is inconsistent with the columns it reads (message names the key)."""
 
@@ -109,6 +117,10 @@ class Feature(BaseModel):
     def expression(self) -> nw.Expr:
         """The Polars expression of a row-wise or window feature (aliased to ``name``)."""
         raise NotImplementedError(f"{self.kind} feature {self.name!r} has no plain expression")
+
+    def with_row_order(self, order: RowOrder) -> Feature:
+        """This feature with unset row-order keys taken from ``order`` (window features)."""
+        return self
 
     def ordering(self) -> tuple[str, ...] | None:
         """The row order this feature reads history in (window features); None: no order."""

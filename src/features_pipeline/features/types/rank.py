@@ -7,11 +7,11 @@ from typing import ClassVar, Literal
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from features_pipeline.columns import ORDER_ID
 from features_pipeline.features.types.base import (
     Feature,
     Keys,
     Kind,
+    RowOrder,
     Schema,
     require_numeric,
 )
@@ -41,7 +41,10 @@ class Rank(Feature):
     method: RankMethod = "average"
     descending: bool = False
     percentile: bool = False
-    tie_breaker: str = ORDER_ID  # orders tied values under ``ordinal``
+    tie_breaker: str = ""  # orders tied values under ``ordinal``; default: the contract's key
+
+    def with_row_order(self, order: RowOrder) -> Rank:
+        return self.model_copy(update={"tie_breaker": self.tie_breaker or order.tie_breaker})
 
     def column_keys(self) -> dict[str, tuple[str, ...]]:
         keys: dict[str, tuple[str, ...]] = {"column": (self.column,)}

@@ -7,17 +7,25 @@ from typing import ClassVar
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from features_pipeline.columns import ORDER_DATE, ORDER_ID
-from features_pipeline.features.types.base import Feature, Keys, Kind, Schema
+from features_pipeline.features.types.base import Feature, Keys, Kind, RowOrder, Schema
 
 
 class WindowFeature(Feature):
-    """Looks at other rows of its ``by`` group in ``order_by`` order (ties: ``tie_breaker``)."""
+    """Looks at other rows of its ``by`` group in ``order_by`` order (ties: ``tie_breaker``);
+    both default to the dataset contract's row order."""
 
     default_kind: ClassVar[Kind] = Kind.WINDOW
     by: Keys = ()
-    order_by: str = ORDER_DATE
-    tie_breaker: str = ORDER_ID
+    order_by: str = ""  # "" until planned: the dataset contract's ``order_by``
+    tie_breaker: str = ""  # "" until planned: the contract's key (or ``row_number``)
+
+    def with_row_order(self, order: RowOrder) -> WindowFeature:
+        return self.model_copy(
+            update={
+                "order_by": self.order_by or order.order_by,
+                "tie_breaker": self.tie_breaker or order.tie_breaker,
+            }
+        )
 
     def window_keys(self) -> dict[str, tuple[str, ...]]:
         keys: dict[str, tuple[str, ...]] = {"order_by": (self.order_by,)}
