@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> StageFacts:
     inputs = setup.inputs
     columns = [*leakage_columns(inputs.features, inputs.target, plan), SPLIT]
     frame = paths.FEATURE_TABLE.read_parquet(columns)
-    with timed(log, "train", model=setup.spec.name, folds=params.cv_folds) as fields:
+    with timed(log, "train", model=setup.model_name, folds=params.cv_folds) as fields:
         result = train_model(frame, params, plan, source, str(paths.FEATURE_TABLE), setup)
         fields.update(rows=result.rows, features=len(inputs.features), **timing(result))
     for warning in result.warnings:
