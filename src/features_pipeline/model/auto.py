@@ -123,7 +123,10 @@ def encoded_width(roles: ColumnRoles, spec: ModelSpec, categories: Mapping[str, 
     """Columns of the matrix the model gets: one per category (one-hot) or per text column."""
     if spec.ordinal_categories:
         return len(roles.inputs)
-    return len(roles.numeric) + sum(categories.get(name, 0) for name in roles.categorical)
+    dropped = 1 if spec.drop_first_category else 0
+    return len(roles.numeric) + sum(
+        max(categories.get(name, 0) - dropped, 0) for name in roles.categorical
+    )
 
 
 def category_counts(frame: pl.DataFrame, roles: ColumnRoles) -> dict[str, int]:

@@ -23,6 +23,11 @@ import polars as pl
 from sklearn.base import BaseEstimator
 
 NAN = float("nan")
+_CODE_PREFIX = "\x00code "  # temporary columns of category codes (no real column name clashes)
+
+
+def _code_column(index: int) -> str:
+    return f"{_CODE_PREFIX}{index}"
 
 
 def _as_frame(frame: Any) -> pl.DataFrame:
@@ -57,7 +62,8 @@ class FrameEncoder(BaseEstimator):
     - text columns (String, Categorical, Enum, Boolean): one 0/1 column per training value in
       sorted order (``one_hot``; an unseen or empty value gives all zeros), or one column of
       codes 0..k-1 in that order (unseen or empty: NaN, which the boosted trees treat as
-      missing);
+      missing); ``drop_first`` (one-hot for unpenalised least squares): no column for the first
+      value, which the intercept carries (so unseen or empty values count as that one);
     - numeric columns as float64; ``impute``: NaN and empty cells become the training median
       (0 when a column has none); ``scale``: then minus the training mean, divided by the
       training standard deviation.
@@ -70,12 +76,14 @@ class FrameEncoder(BaseEstimator):
         one_hot: bool = True,
         impute: bool = True,
         scale: bool = False,
+        drop_first: bool = False,
     ) -> None:
         self.categorical = categorical
         self.numeric = numeric
         self.one_hot = one_hot
         self.impute = impute
         self.scale = scale
+        self.drop_first = drop_first
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -106,9 +114,7 @@ class FrameEncoder(BaseEstimator):
             for index, column in enumerate(imputed.iter_columns()):
                 self.means_[index], self.scales_[index] = standard_scale(column.to_numpy())
         self.n_features_in_ = len(categorical) + len(numeric)
-        self.n_output_ = len(numeric) + (
-            sum(map(len, self.categories_)) if self.one_hot else len(categorical)
-        )
+        self.n_output_ = self._width(self.categories_)
         return self.transform(frame)
 
     # -- transforming --------------------------------------------------------------------------
@@ -118,29 +124,41 @@ class FrameEncoder(BaseEstimator):
         return self._matrix(_as_frame(frame), scaled=self.scale)
 
     def _matrix(self, frame: pl.DataFrame, scaled: bool) -> np.ndarray:
+        # text -> category codes once per column (an Enum of the training values: unseen and
+        # empty values become null), then indicators or codes from those small integers
+        codes = [
+            pl.col(name)
+            .cast(pl.String)
+            .cast(pl.Enum(values), strict=False)
+            .to_physical()
+            .alias(_code_column(index))
+            for index, (name, values) in enumerate(
+                zip(self.categorical, self.categories_, strict=True)
+            )
+        ]
         exprs = [*self._categorical_exprs(), *self._numeric_exprs(scaled)]
         if not exprs:
             return np.zeros((frame.height, 0), dtype=np.float64)
-        matrix = frame.select(exprs).to_numpy(order="fortran", writable=True)
+        selected = frame.with_columns(codes).select(exprs) if codes else frame.select(exprs)
+        matrix = selected.to_numpy(order="fortran", writable=True)
         # Polars returns Fortran order but on some small frames; copy only then
         return np.require(matrix, dtype=np.float64, requirements=["F", "W"])
 
     def _categorical_exprs(self) -> list[pl.Expr]:
         exprs: list[pl.Expr] = []
-        for index, (name, values) in enumerate(
-            zip(self.categorical, self.categories_, strict=True)
-        ):
-            text = pl.col(name).cast(pl.String)
+        for index, values in enumerate(self.categories_):
+            code = pl.col(_code_column(index))
+            first = 1 if self.drop_first else 0
             if self.one_hot:
                 exprs.extend(
-                    (text == value).fill_null(False).cast(pl.Float64).alias(f"{index}={value}")
-                    for value in values
+                    (code == position)
+                    .fill_null(False)
+                    .cast(pl.Float64)
+                    .alias(f"{index}={position}")
+                    for position in range(first, len(values))
                 )
             else:
-                codes = text.replace_strict(
-                    values, list(range(len(values))), default=None, return_dtype=pl.Float64
-                )
-                exprs.append(codes.fill_null(NAN).alias(f"{index}"))
+                exprs.append(code.cast(pl.Float64).fill_null(NAN).alias(f"{index}"))
         return exprs
 
     def _numeric_exprs(self, scaled: bool) -> list[pl.Expr]:
@@ -158,11 +176,18 @@ class FrameEncoder(BaseEstimator):
 
     # -- what a loaded model must hold ---------------------------------------------------------
 
+    def _width(self, categories: Sequence[Sequence[str]]) -> int:
+        if not self.one_hot:
+            return len(categories) + len(self.numeric)
+        dropped = 1 if self.drop_first else 0
+        return sum(max(len(values) - dropped, 0) for values in categories) + len(self.numeric)
+
     def feature_names_out(self) -> list[str]:
         """Names of the matrix columns: ``column=value`` (one-hot), ``column`` otherwise."""
         names: list[str] = []
         for name, values in zip(self.categorical, self.categories_, strict=True):
-            names.extend([f"{name}={value}" for value in values] if self.one_hot else [name])
+            kept = values[1:] if self.drop_first else values
+            names.extend([f"{name}={value}" for value in kept] if self.one_hot else [name])
         return [*names, *self.numeric]
 
     def check_fitted(self) -> None:
@@ -178,14 +203,20 @@ class FrameEncoder(BaseEstimator):
         numeric: Sequence[str] = state["numeric"]
         categorical: Sequence[str] = state["categorical"]
         categories = state.get("categories_")
-        if not all(isinstance(state.get(k), bool) for k in ("one_hot", "impute", "scale")):
+        if not all(
+            isinstance(state.get(k), bool) for k in ("one_hot", "impute", "scale", "drop_first")
+        ):
             raise ValueError("encoder options are not booleans")
         if not (
             isinstance(categories, list)
             and len(categories) == len(categorical)
-            and all(strings(values) for values in categories)
+            and all(
+                strings(values) and list(values) == sorted(set(values)) for values in categories
+            )
         ):
-            raise ValueError("encoder categories are not lists of strings, one per column")
+            raise ValueError(
+                "encoder categories are not sorted distinct strings, one list per column"
+            )
         for key in ("medians_", "means_", "scales_"):
             array = state.get(key)
             if not (
@@ -194,6 +225,5 @@ class FrameEncoder(BaseEstimator):
                 and array.shape == (len(numeric),)
             ):
                 raise ValueError(f"encoder {key.rstrip('_')} are not {len(numeric)} float64 values")
-        width = len(numeric) + (sum(map(len, categories)) if self.one_hot else len(categorical))
-        if state.get("n_output_") != width:
+        if state.get("n_output_") != self._width(categories):
             raise ValueError("encoder output width differs from its categories")

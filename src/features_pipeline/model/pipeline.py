@@ -76,6 +76,7 @@ def frame_encoder(roles: ColumnRoles, spec: ModelSpec) -> FrameEncoder:
         one_hot=not spec.ordinal_categories,
         impute=not spec.handles_missing,
         scale=spec.scale_numeric,
+        drop_first=spec.drop_first_category,
     )
 
 

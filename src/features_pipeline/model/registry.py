@@ -29,9 +29,10 @@ class ModelSpec:
     estimator_path: str  # e.g. sklearn.linear_model.Ridge
     scale_numeric: bool  # standardise numeric inputs (linear models); trees take them as they are
     handles_missing: bool  # accepts NaN in numeric inputs; otherwise the median is imputed
-    # seconds per million cells (training rows x encoded input columns) of one fit, one
-    # thread, measured on this project's 2-core machine with generous margins; ``auto``'s
-    # deterministic budget (model/auto.py) plans with it instead of a clock
+    # seconds per million cells (training rows x encoded input columns) of one fit and its
+    # predictions, one thread: measured on the default inputs (CV folds of 80k rows, 800k rows)
+    # on this project's shared 2-core machine, rounded up; ``auto``'s deterministic budget
+    # (model/auto.py) plans with it instead of a clock
     cost: float
     defaults: Mapping[str, Any] = field(default_factory=dict)  # our defaults over sklearn's
     # text columns as category codes (one column each) instead of one-hot (one per category):
@@ -42,6 +43,9 @@ class ModelSpec:
     # was measured at
     size_param: str | None = None
     size_reference: float = 1.0
+    # one-hot without the first value of each text column: least squares without a penalty
+    # fits the same predictions (the intercept spans it) on fewer, no longer collinear columns
+    drop_first_category: bool = False
 
     @property
     def encoding(self) -> Encoding:
@@ -69,8 +73,16 @@ _GRAM = {**_IN_PLACE, "precompute": True, "max_iter": 5000}
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("linear", "sklearn.linear_model.LinearRegression", True, False, 0.05, _IN_PLACE),
-        ModelSpec("ridge", "sklearn.linear_model.Ridge", True, False, 0.02, _IN_PLACE),
+        ModelSpec(
+            "linear",
+            "sklearn.linear_model.LinearRegression",
+            True,
+            False,
+            0.08,
+            _IN_PLACE,
+            drop_first_category=True,
+        ),
+        ModelSpec("ridge", "sklearn.linear_model.Ridge", True, False, 0.03, _IN_PLACE),
         ModelSpec("lasso", "sklearn.linear_model.Lasso", True, False, 0.03, _GRAM),
         ModelSpec("elastic_net", "sklearn.linear_model.ElasticNet", True, False, 0.03, _GRAM),
         ModelSpec(
@@ -78,7 +90,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "sklearn.ensemble.RandomForestRegressor",
             False,
             True,
-            20.0,
+            6.0,  # full-depth trees grow as rows x log(rows): an underestimate at millions
             {"n_jobs": 1},
             size_param="n_estimators",
             size_reference=50,
@@ -88,7 +100,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "sklearn.ensemble.HistGradientBoostingRegressor",
             False,
             True,
-            3.0,
+            0.8,
             ordinal_categories=True,
             size_param="max_iter",
             size_reference=100,

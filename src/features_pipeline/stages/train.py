@@ -36,6 +36,16 @@ def run(args: argparse.Namespace) -> StageFacts:
     for warning in result.warnings:
         log.warning("%s", warning)
     metrics = train_metrics(result)
+    if metrics.auto is not None:
+        metric = metrics.auto.metric
+        for name, entry in metrics.auto.candidates.items():
+            outcome = (
+                f"skipped ({entry.skipped})"
+                if entry.cv is None
+                else (f"cv {metric}_mean={entry.cv.get(f'{metric}_mean')}")
+            )
+            log.info("auto %s: %s, estimated %ss", name, outcome, entry.estimated_s)
+        log.info("auto chose %s (best cv %s_mean)", metrics.auto.chosen, metric)
     log.info("cv %s", " ".join(f"{key}={value}" for key, value in metrics.cv.items()))
     data = save_model(result.model, paths.MODEL_FILE.path)
     card = build_card(
