@@ -35,7 +35,9 @@ class AutoMetrics(_Frozen):
     metric: str  # the CV score that decided (rmse, mae: lowest wins; r2: highest)
     budget_s: float
     chosen: str
-    candidates: dict[str, CandidateMetrics]  # in the order tried
+    # by name (the file is written with sorted keys); tried cheapest ``estimated_s`` first,
+    # registry order on ties
+    candidates: dict[str, CandidateMetrics]
 
     def to_json(self) -> dict[str, Any]:
         """Without the empty ``cv``/``skipped`` of each candidate."""

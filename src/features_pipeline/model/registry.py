@@ -100,7 +100,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "sklearn.ensemble.HistGradientBoostingRegressor",
             False,
             True,
-            0.8,
+            1.5,  # no early stopping below 10k rows: every boosting round runs
             ordinal_categories=True,
             size_param="max_iter",
             size_reference=100,
