@@ -20,7 +20,7 @@ from make_csv import make_csv
 from results import EXTRA, RESULTS, ratio_table
 
 from features_pipeline.contracts.dataset import load_contract
-from features_pipeline.features.plan import Plan, load_plan
+from features_pipeline.features.plan import Plan, input_schema_of, load_plan
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
 
@@ -40,7 +40,7 @@ def sales_with_split(rows: int) -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def shipped_plan() -> Plan:
-    return load_plan(SPEC)
+    return load_plan(SPEC, input_schema_of(SALES), SALES)
 
 
 @pytest.fixture(scope="session", params=list(SIZES), ids=list(SIZES))

@@ -107,7 +107,7 @@ def child(args: argparse.Namespace) -> None:
     from features_pipeline.engines.params import DuckDbParams
     from features_pipeline.engines.polars import PolarsExecutor
     from features_pipeline.features.engine import fit_transform_file
-    from features_pipeline.features.plan import load_plan
+    from features_pipeline.features.plan import input_schema_of, load_plan
 
     executor: Executor
     if args.engine == "duckdb":
@@ -115,7 +115,7 @@ def child(args: argparse.Namespace) -> None:
         executor = DuckDbExecutor(params)
     else:
         executor = PolarsExecutor()
-    plan = load_plan(SPEC)
+    plan = load_plan(SPEC, input_schema_of(SALES), SALES)
     start = time.perf_counter()
     with executor:
         (rows, cols), _ = fit_transform_file(args.source, args.target, plan, executor)

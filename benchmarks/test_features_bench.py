@@ -84,7 +84,8 @@ def test_pandas_baseline(benchmark, sales: pl.DataFrame, shipped_plan: Plan) -> 
 def sub_plan(plan: Plan, name: str) -> Plan:
     """``name`` and the features it reads, planned alone."""
     wanted = {name, *DEPENDENCIES.get(name, ())}
-    return build_plan([p.feature for p in plan.features if p.name in wanted])
+    features = [p.feature for p in plan.features if p.name in wanted]
+    return build_plan(features, plan.input_schema, plan.target)
 
 
 @pytest.fixture(scope="module")

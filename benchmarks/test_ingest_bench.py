@@ -18,11 +18,17 @@ from results import EXTRA, remember
 from features_pipeline.contracts.dataset import load_contract
 from features_pipeline.ingest import synthetic as c
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import read_sales_csv
+from features_pipeline.ingest.csv_reader import read_csv_table
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.io import write_parquet_atomic
 
 SALES = load_contract(Path(__file__).resolve().parents[1] / "config" / "dataset.yaml")
+
+
+def read_sales_csv(path: Path) -> pl.DataFrame:
+    """The ingest reader with the shipped contract."""
+    return read_csv_table(path, SALES)
+
 
 MB = 1024 * 1024
 
@@ -34,7 +40,7 @@ def size_of(path: Path) -> str:
 
 def ingest_csv(path: Path, output: Path) -> pl.DataFrame:
     """What the ingest stage does with a CSV source."""
-    frame = check_raw_contract(read_sales_csv(path), str(path), first_row=2, row_word="line")
+    frame = check_raw_contract(read_sales_csv(path), str(path), SALES, first_row=2, row_word="line")
     frame = assign_split(frame, "random", 0.2, 42, SALES)
     write_parquet_atomic(frame, output)
     return frame

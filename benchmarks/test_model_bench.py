@@ -16,7 +16,7 @@ from results import remember
 
 from features_pipeline.contracts.dataset import load_contract
 from features_pipeline.contracts.params import ParamsFile, load_yaml
-from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
+from features_pipeline.contracts.plan_file import PlanFile
 from features_pipeline.contracts.split import TEST
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan
@@ -43,7 +43,7 @@ def params() -> tuple[TrainParams, EvaluateParams]:
 @pytest.fixture(scope="module")
 def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFrame, PlanFile]:
     table, _ = fit_transform(sales_1m, shipped_plan)
-    return table, parse_plan_file(shipped_plan.to_dict(), "plan.json")
+    return table, shipped_plan.to_plan_file()
 
 
 def train(table: pl.DataFrame, plan: PlanFile, params: TrainParams) -> TrainResult:

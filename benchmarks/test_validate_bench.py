@@ -14,13 +14,13 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import size_label
+from conftest import SALES, size_label
 from results import RESULTS, remember
 
-from features_pipeline.contracts.plan_file import PlanFile, parse_plan_file
+from features_pipeline.contracts.plan_file import ModelInputs, PlanFile, parse_plan_file
 from features_pipeline.features.engine import fit_transform
 from features_pipeline.features.plan import Plan
-from features_pipeline.validation.params import ModelInputs, ValidateParams
+from features_pipeline.validation.params import ValidateParams
 from features_pipeline.validation.validator import ValidationResult, validate_feature_table
 
 ROUNDS = 3
@@ -39,7 +39,7 @@ def best_of(rounds: int, run: Callable[[], Any]) -> float:
 
 def validation_inputs(plan: Plan) -> tuple[PlanFile, ModelInputs]:
     """The plan as the validate stage reads it (through plan.json) and the default inputs."""
-    parsed = parse_plan_file(json.loads(json.dumps(plan.to_dict())), "plan.json")
+    parsed = parse_plan_file(json.loads(json.dumps(plan.to_plan_file().to_json())), "plan.json")
     return parsed, ModelInputs(parsed.target, parsed.safe_inputs)
 
 
@@ -52,7 +52,7 @@ def test_validation_vs_features(benchmark, sales: pl.DataFrame, shipped_plan: Pl
     params = ValidateParams()
     result: ValidationResult = benchmark.pedantic(
         validate_feature_table,
-        args=(table, plan, inputs, params),
+        args=(table, plan, inputs, params, SALES),
         rounds=ROUNDS,
         warmup_rounds=1,
     )
@@ -77,11 +77,11 @@ def test_validation_with_failures(benchmark, sales_1m: pl.DataFrame, failing_row
         pl.when(pl.int_range(pl.len()) < failing_rows).then(-1).otherwise("Units Sold")
         .alias("Units Sold")
     )  # fmt: skip
-    plan = PlanFile(target="Total Profit", features=())
+    plan = PlanFile(target="Total Profit", features={})
     inputs = ModelInputs("Total Profit", ("Units Sold",))
     result = benchmark.pedantic(
         validate_feature_table,
-        args=(table, plan, inputs, ValidateParams()),
+        args=(table, plan, inputs, ValidateParams(), SALES),
         rounds=ROUNDS,
         warmup_rounds=1,
     )

@@ -177,3 +177,35 @@ def test_evaluate_refuses_a_model_that_does_not_match_its_card(run: Run) -> None
     Path("models/model_card.json").write_text(json.dumps(card), encoding="utf-8")
     code, stderr = run("evaluate")
     assert "artifact.sha256 does not match models/model.skops" in error_line(code, stderr)
+
+
+def test_auto_trains_the_best_candidate_and_records_them_all(run: Run) -> None:
+    """train.model.name: auto through the stages: every candidate in metrics/train.json and the
+    card, the choice logged, evaluate scores the chosen model; a re-run is byte-identical."""
+    auto = {"model": {"name": "auto", "params": SMALL_MODELS}, "auto": {"budget_s": 100}}
+    outputs = []
+    for _ in range(2):
+        code, stderr = run("train", train=auto)
+        assert code == 0, stderr
+        assert run("evaluate", train=auto)[0] == 0
+        outputs.append({output: Path(output).read_bytes() for output in OUTPUTS})
+    assert outputs[0] == outputs[1]
+    record = read_json("metrics/train.json")
+    candidates = record["auto"]["candidates"]
+    assert set(candidates) == {
+        "linear",
+        "ridge",
+        "lasso",
+        "elastic_net",
+        "random_forest",
+        "hist_gradient_boosting",
+    }
+    best = min(candidates, key=lambda name: candidates[name]["cv"]["rmse_mean"])
+    assert record["model"] == record["auto"]["chosen"] == best
+    assert record["cv"] == candidates[best]["cv"]
+    card = read_json("models/model_card.json")
+    assert card["model"]["name"] == best
+    assert card["auto"] == record["auto"]
+    assert f"auto chose {best}" in stderr
+    timing = read_json("metrics/timing/train.json")  # measured seconds only here
+    assert {f"auto_cv_seconds_{name}" for name in candidates} <= set(timing)

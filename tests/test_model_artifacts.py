@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from features_pipeline.contracts.card import ModelCard, parse_card
 from features_pipeline.errors import UserError
 from features_pipeline.model.artifacts import (
+    ENCODER_TYPE,
     TRUSTED_TYPES,
     load_model,
     load_model_bytes,
@@ -91,10 +92,13 @@ def test_allow_list_is_exactly_what_the_registered_models_need(
         for name, result in trained.items()
     }
     assert set().union(*needed.values()) == TRUSTED_TYPES  # nothing spare beyond skops' defaults
-    assert needed["random_forest"] == {"sklearn.tree._tree.Tree"}
+    assert needed["random_forest"] == {ENCODER_TYPE, "sklearn.tree._tree.Tree"}
     assert needed["hist_gradient_boosting"] == {
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+        ENCODER_TYPE,
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     }
+    for name in ("linear", "ridge", "lasso", "elastic_net"):
+        assert needed[name] == {ENCODER_TYPE}  # the rest is skops' defaults
 
 
 def test_not_a_model_file_is_one_line(tmp_path: Path) -> None:

@@ -44,7 +44,12 @@ PLACES = {  # city: (state, region)
     "Atlanta": ("Georgia", "South"),
     "Jacksonville": ("Florida", "South"),
 }
-SHIP_MODES = {"Standard Class": (4, 7), "Second Class": (2, 5), "First Class": (1, 3), "Same Day": (0, 0)}
+SHIP_MODES = {
+    "Standard Class": (4, 7),
+    "Second Class": (2, 5),
+    "First Class": (1, 3),
+    "Same Day": (0, 0),
+}
 SEGMENTS = ("Consumer", "Corporate", "Home Office")
 DISCOUNTS = (0.0, 0.0, 0.0, 0.1, 0.2, 0.2, 0.3, 0.4, 0.5)
 
@@ -61,7 +66,9 @@ def generate(rows: int = ROWS, seed: int = SEED) -> pl.DataFrame:
         order_number += int(rng.integers(1, 40))
         day = start + dt.timedelta(days=int(rng.integers(0, 4 * 365)))
         mode = modes[int(rng.integers(0, len(modes)))]
-        ship = day + dt.timedelta(days=int(rng.integers(SHIP_MODES[mode][0], SHIP_MODES[mode][1] + 1)))
+        ship = day + dt.timedelta(
+            days=int(rng.integers(SHIP_MODES[mode][0], SHIP_MODES[mode][1] + 1))
+        )
         city = cities[int(rng.integers(0, len(cities)))]
         state, region = PLACES[city]
         prefix = "CA" if rng.random() < 0.8 else "US"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from features_pipeline.contracts.metrics_files import AutoMetrics
 from features_pipeline.contracts.params import validated
 from features_pipeline.contracts.paths import read_json_object
 
@@ -60,9 +61,13 @@ class ModelCard(_CardModel):
     cv: dict[str, Scalar]
     artifact: ArtifactCard
     libraries: dict[str, str]
+    auto: AutoMetrics | None = None  # train.model.name: auto: every candidate and the choice
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        payload = self.model_dump(mode="json", exclude={"auto"})
+        if self.auto is not None:
+            payload["auto"] = self.auto.to_json()
+        return payload
 
 
 def parse_card(payload: dict[str, Any], source: str) -> ModelCard:

@@ -12,34 +12,35 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
-
-import skops.io as sio
-from sklearn.pipeline import Pipeline
-from skops.io.exceptions import UntrustedTypesFoundException
+from typing import TYPE_CHECKING, Any
 
 from features_pipeline.contracts.card import ModelCard
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_atomic
 from features_pipeline.model.model_check import ArchiveError, check_archive
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 SCHEMA_FILE = "schema.json"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
+ENCODER_TYPE = "features_pipeline.model.encoding.FrameEncoder"
 # Types skops does not trust by default that our registered pipelines need, exactly
-# (``skops.io.get_untrusted_types`` on a model of each registry name): numpy.dtype (imputers of
-# the linear models; rebuilt from an empty .npy read without pickle) and the two tree types,
-# whose node arrays model_check validates before anything is built. Anything else is refused.
+# (``skops.io.get_untrusted_types`` on a model of each registry name): our frame encoder
+# (strings, lists and float64 arrays only; its state is checked after loading, before use)
+# and the two tree types, whose node arrays model_check validates before anything is built.
+# Anything else is refused.
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
-        "numpy.dtype",
+        ENCODER_TYPE,
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
     }
 )
 # What skops and numpy raise on a malformed archive: reduce payloads (TypeError), unknown
 # loaders, missing entries, pickled arrays (numpy), bad zips. Never shown as a traceback.
-LOAD_ERRORS: tuple[type[Exception], ...] = (
+BASE_LOAD_ERRORS: tuple[type[Exception], ...] = (
     TypeError,
     ValueError,
     KeyError,
@@ -49,8 +50,14 @@ LOAD_ERRORS: tuple[type[Exception], ...] = (
     EOFError,
     RecursionError,
     zipfile.BadZipFile,
-    UntrustedTypesFoundException,
 )
+
+
+def load_errors() -> tuple[type[Exception], ...]:
+    """BASE_LOAD_ERRORS and skops' refusal of an untrusted type (skops imported now)."""
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    return (*BASE_LOAD_ERRORS, UntrustedTypesFoundException)
 
 
 def _canonical_schema(schema: Any, files: dict[str, bytes]) -> tuple[Any, dict[str, str]]:
@@ -100,6 +107,8 @@ def canonical_skops_bytes(data: bytes) -> bytes:
 
 def model_bytes(model: Pipeline) -> bytes:
     """The canonical skops bytes of ``model``."""
+    import skops.io as sio
+
     return canonical_skops_bytes(sio.dumps(model))
 
 
@@ -124,13 +133,18 @@ def _reason(exc: BaseException) -> str:
 
 def load_model_bytes(data: bytes, source: str) -> Pipeline:
     """Load a pipeline from skops bytes: the tree arrays are validated (model_check) and any
-    type outside skops' defaults and the allow-list is refused before anything is built."""
+    type outside skops' defaults and the allow-list is refused before anything is built; the
+    frame encoder's state is checked before the pipeline is returned."""
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+
+    errors = load_errors()
     try:
         check_archive(data)
         needed = sio.get_untrusted_types(data=data)
     except ArchiveError as exc:
         raise not_our_model(source, str(exc)) from None
-    except LOAD_ERRORS as exc:
+    except errors as exc:
         raise not_our_model(source, _reason(exc)) from None
     refused = sorted(set(needed) - TRUSTED_TYPES)
     if refused:
@@ -140,11 +154,31 @@ def load_model_bytes(data: bytes, source: str) -> Pipeline:
         )
     try:
         model = sio.loads(data, trusted=sorted(needed))
-    except LOAD_ERRORS as exc:
+    except errors as exc:
         raise not_our_model(source, _reason(exc)) from None
     if not isinstance(model, Pipeline):
         raise not_our_model(source, f"holds a {type(model).__name__}, not a sklearn Pipeline")
+    try:
+        check_pipeline(model)
+    except ValueError as exc:
+        raise not_our_model(source, str(exc)) from None
     return model
+
+
+def check_pipeline(model: Pipeline) -> None:
+    """ValueError unless ``model`` is (frame encoder, fitted regressor) with a sound encoder
+    whose output width is what the regressor was fitted on."""
+    from features_pipeline.model.encoding import FrameEncoder
+
+    steps = getattr(model, "steps", None)
+    if not (isinstance(steps, list) and len(steps) == 2):
+        raise ValueError("not a pipeline of an encoder and a model")
+    encoder, estimator = steps[0][1], steps[1][1]
+    if type(encoder) is not FrameEncoder:
+        raise ValueError(f"first step is a {type(encoder).__name__}, not our frame encoder")
+    encoder.check_fitted()
+    if getattr(estimator, "n_features_in_", None) != encoder.n_output_:
+        raise ValueError("the model's input count differs from the encoder's output")
 
 
 def load_model(path: Path) -> Pipeline:

@@ -7,10 +7,9 @@ import io
 import platform
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sklearn.base import BaseEstimator
 
 from features_pipeline.contracts.card import (
     RAW,
@@ -24,6 +23,9 @@ from features_pipeline.contracts.dtypes import dtype_name
 from features_pipeline.contracts.metrics_files import CvSummary
 from features_pipeline.contracts.plan_file import PlanFile
 from features_pipeline.model.train import TrainResult
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 LIBRARIES: tuple[str, ...] = (
     "features-pipeline",
@@ -117,4 +119,5 @@ def build_card(
         cv=cv,
         artifact=ArtifactCard(format="skops", sha256=model_sha256),
         libraries=library_versions(),
+        auto=None if result.auto is None else result.auto.metrics(),
     )

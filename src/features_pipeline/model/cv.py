@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sklearn.base import clone
-from sklearn.model_selection import KFold
-from sklearn.pipeline import Pipeline
 
 from features_pipeline.logs import track
 from features_pipeline.model.metrics import Metrics, regression_metrics, round_sig
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 SCORES: tuple[str, ...] = ("rmse", "mae", "r2")
 
@@ -55,9 +56,17 @@ def _rounded(value: float | int | None) -> float | None:
 
 
 def cross_validate(
-    pipeline: Pipeline, features: pl.DataFrame, target: npt.ArrayLike, folds: int, seed: int
+    pipeline: Pipeline,
+    features: pl.DataFrame,
+    target: npt.ArrayLike,
+    folds: int,
+    seed: int,
+    label: str = "",
 ) -> CvResult:
     """Fit a clone of ``pipeline`` on each of ``folds`` shuffled, seeded folds; score the rest."""
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
     y = np.asarray(target, dtype=np.float64)
     if features.height < folds:
         raise ValueError(f"{features.height} training rows cannot make {folds} folds")
@@ -65,7 +74,9 @@ def cross_validate(
     scores: list[Metrics] = []
     seconds: list[float] = []
     fold_indices = splitter.split(np.zeros(features.height))
-    for train_index, test_index in track(fold_indices, "cross-validation folds", total=folds):
+    for train_index, test_index in track(
+        fold_indices, f"cross-validation folds{label}", total=folds
+    ):
         model = clone(pipeline)
         start = time.perf_counter()
         model.fit(features[train_index], y[train_index])

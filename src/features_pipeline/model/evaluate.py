@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-from sklearn.pipeline import Pipeline
 
 from features_pipeline.errors import UserError
 from features_pipeline.model.gates import GateResult, check_gates, gates_record
 from features_pipeline.model.importance import permutation_importance
 from features_pipeline.model.metrics import Metrics, regression_metrics
 from features_pipeline.model.params import EvaluateParams
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 ACTUAL = "actual"
 PREDICTED = "predicted"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sklearn.pipeline import Pipeline
 
 from features_pipeline.logs import track
 from features_pipeline.model.metrics import regression_metrics, round_sig
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 
 def _r2(model: Pipeline, features: pl.DataFrame, target: np.ndarray) -> float:

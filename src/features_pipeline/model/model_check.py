@@ -19,8 +19,6 @@ import zipfile
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
-from sklearn.tree._tree import NODE_DTYPE
 
 SCHEMA_FILE = "schema.json"
 TREE = "sklearn.tree._tree.Tree"
@@ -227,6 +225,8 @@ def _check_links(
 
 def _check_tree(node: dict[str, Any], objects: tuple[dict[str, Any], ...], archive: Any) -> None:
     """A ``sklearn.tree._tree.Tree`` (random_forest): args, state and node arrays."""
+    from sklearn.tree._tree import NODE_DTYPE
+
     what = "random forest tree"
     reduce = node.get("__reduce__")
     args = reduce.get("args") if isinstance(reduce, dict) else None
@@ -276,6 +276,8 @@ def _check_predictor(
     Our pipelines feed text columns as ordinal codes (numeric), so their predictors never
     split on categories: the bitset arrays are empty and no node is categorical.
     """
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+
     what = "gradient boosting tree"
     attrs = _attrs(node, what)
     if set(attrs) != {"nodes", "binned_left_cat_bitsets", "raw_left_cat_bitsets"}:

@@ -30,12 +30,26 @@ class ModelParams(StrictModel):
         return dict(self.params.get(self.name, {}))
 
 
+AutoMetric = Literal["rmse", "mae", "r2"]  # cross-validation scores (contracts: CvSummary)
+
+
+class AutoParams(StrictModel):
+    """``train.auto``: how ``model.name: auto`` chooses (see model/auto.py)."""
+
+    metric: AutoMetric = "rmse"  # the mean CV score deciding: rmse/mae lowest, r2 highest
+    # estimated seconds (never measured: see model/auto.py) for the candidates' CV plus the
+    # final fit of any candidate tried; the cheapest candidate is always tried
+    budget_s: float = Field(default=120.0, gt=0)
+    models: list[str] | None = None  # candidates; null: every registered model
+
+
 class TrainParams(ModelInputsParams):
     """``train:``: the model inputs validate reads too, then what only training uses."""
 
     model_config = StrictModel.model_config
 
     model: ModelParams = ModelParams()
+    auto: AutoParams = AutoParams()
     cv_folds: int = Field(default=5, ge=2, le=50)
     # CV runs on at most this many train rows (seeded sample; null = all): K extra fits on
     # millions of rows would cost K times the final fit, for little better an estimate

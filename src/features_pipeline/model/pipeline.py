@@ -1,20 +1,21 @@
-"""The scikit-learn Pipeline: preprocessing chosen from the frame's dtypes, then the regressor."""
+"""The scikit-learn Pipeline: the frame encoder chosen from the dtypes, then the regressor."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
-from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from features_pipeline.errors import UserError
 from features_pipeline.model.registry import ModelSpec
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import Pipeline
+
+    from features_pipeline.model.encoding import FrameEncoder
 
 PREPROCESS = "preprocess"
 MODEL = "model"
@@ -62,38 +63,25 @@ def column_roles(
     return ColumnRoles(tuple(categorical), tuple(numeric))
 
 
-def _numeric_steps(spec: ModelSpec) -> Pipeline | str:
-    steps: list[tuple[str, BaseEstimator]] = []
-    if not spec.handles_missing:
-        steps.append(("impute", SimpleImputer(strategy="median")))
-    if spec.scale_numeric:
-        steps.append(("scale", StandardScaler()))
-    return Pipeline(steps) if steps else "passthrough"
+def frame_encoder(roles: ColumnRoles, spec: ModelSpec) -> FrameEncoder:
+    """Text columns one-hot (unknown categories at prediction -> all zeros), or for models that
+    take them, category codes in sorted order of the training values (unknown -> NaN, a missing
+    value); numbers imputed with the median for models that need it, standardised for linear
+    models (trees take them as they are)."""
+    from features_pipeline.model.encoding import FrameEncoder
 
-
-def categorical_encoder(spec: ModelSpec) -> BaseEstimator:
-    """One-hot (unknown categories at prediction -> all zeros), or for models that take them,
-    category codes in sorted order of the training values (unknown -> NaN, a missing value)."""
-    if spec.encoding == "ordinal":
-        return OrdinalEncoder(
-            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
-        )
-    return OneHotEncoder(handle_unknown="ignore", sparse_output=not spec.dense_only)
+    return FrameEncoder(
+        categorical=roles.categorical,
+        numeric=roles.numeric,
+        one_hot=not spec.ordinal_categories,
+        impute=not spec.handles_missing,
+        scale=spec.scale_numeric,
+        drop_first=spec.drop_first_category,
+    )
 
 
 def build_pipeline(roles: ColumnRoles, spec: ModelSpec, estimator: BaseEstimator) -> Pipeline:
-    """Categorical inputs encoded as the model needs (see :func:`categorical_encoder`), numeric
-    as the model needs (imputed and scaled for linear models, as they are for trees), then
-    ``estimator``.
-    """
-    transformers: list[tuple[str, object, list[str]]] = []
-    if roles.categorical:
-        transformers.append(("categorical", categorical_encoder(spec), list(roles.categorical)))
-    if roles.numeric:
-        transformers.append(("numeric", _numeric_steps(spec), list(roles.numeric)))
-    preprocess = ColumnTransformer(
-        transformers,
-        remainder="drop",
-        sparse_threshold=0.0 if spec.dense_only else 0.3,
-    )
-    return Pipeline([(PREPROCESS, preprocess), (MODEL, estimator)])
+    """The :func:`frame_encoder` of ``roles`` for ``spec``, then ``estimator``."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([(PREPROCESS, frame_encoder(roles, spec)), (MODEL, estimator)])

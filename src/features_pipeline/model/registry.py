@@ -2,61 +2,108 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
+from typing import TYPE_CHECKING, Any
 
 from features_pipeline.contracts.card import Encoding
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
+
 SEED_PARAM = "random_state"
+AUTO = "auto"  # train.model.name: cross-validate the registered models, fit the best
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """How a registered regressor is built and what its preprocessing needs."""
+    """How a registered regressor is built, what its preprocessing needs and what it costs.
+
+    ``estimator_path`` is imported on first use: naming a model does not load scikit-learn.
+    """
 
     name: str
-    estimator: type[BaseEstimator]
+    estimator_path: str  # e.g. sklearn.linear_model.Ridge
     scale_numeric: bool  # standardise numeric inputs (linear models); trees take them as they are
-    handles_missing: bool  # accepts NaN in numeric inputs; otherwise a median imputer goes first
-    dense_only: bool  # cannot fit a sparse one-hot matrix
+    handles_missing: bool  # accepts NaN in numeric inputs; otherwise the median is imputed
+    # seconds per million cells (training rows x encoded input columns) of one fit and its
+    # predictions, one thread: measured on the default inputs (CV folds of 80k rows, 800k rows)
+    # on this project's shared 2-core machine, rounded up; ``auto``'s deterministic budget
+    # (model/auto.py) plans with it instead of a clock
+    cost: float
     defaults: Mapping[str, Any] = field(default_factory=dict)  # our defaults over sklearn's
     # text columns as category codes (one column each) instead of one-hot (one per category):
     # boosted trees split codes as well as indicator columns, on far fewer columns
     # (hist_gradient_boosting: ~2.5x faster fits, same test error on the Sales Records)
     ordinal_categories: bool = False
+    # the hyperparameter fit time grows with (trees, boosting rounds) and the value ``cost``
+    # was measured at
+    size_param: str | None = None
+    size_reference: float = 1.0
+    # one-hot without the first value of each text column: least squares without a penalty
+    # fits the same predictions (the intercept spans it) on fewer, no longer collinear columns
+    drop_first_category: bool = False
 
     @property
     def encoding(self) -> Encoding:
         """How the model gets text columns: category codes or one-hot indicator columns."""
         return "ordinal" if self.ordinal_categories else "one-hot"
 
+    @property
+    def estimator(self) -> type[BaseEstimator]:
+        """The scikit-learn class (imported now)."""
+        module, _, name = self.estimator_path.rpartition(".")
+        cls: type[BaseEstimator] = getattr(importlib.import_module(module), name)
+        return cls
+
     def valid_params(self) -> list[str]:
         """Hyperparameters a user may set (``random_state`` comes from ``train.seed``)."""
         return sorted(set(self.estimator().get_params(deep=False)) - {SEED_PARAM})
 
 
+# Linear models: the encoder hands them a float64 Fortran-ordered matrix they may centre in
+# place (copy_X=False saves a copy of millions of rows); lasso and elastic_net solve on the
+# Gram matrix (precompute=True: coordinate descent on a columns x columns matrix instead of
+# passes over every row).
+_IN_PLACE = {"copy_X": False}
+_GRAM = {**_IN_PLACE, "precompute": True, "max_iter": 5000}
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("linear", LinearRegression, True, False, False),
-        ModelSpec("ridge", Ridge, True, False, False),
-        ModelSpec("lasso", Lasso, True, False, False, {"max_iter": 5000}),
-        ModelSpec("elastic_net", ElasticNet, True, False, False, {"max_iter": 5000}),
-        ModelSpec("random_forest", RandomForestRegressor, False, True, False, {"n_jobs": 1}),
         ModelSpec(
-            "hist_gradient_boosting",
-            HistGradientBoostingRegressor,
+            "linear",
+            "sklearn.linear_model.LinearRegression",
+            True,
+            False,
+            0.08,
+            _IN_PLACE,
+            drop_first_category=True,
+        ),
+        ModelSpec("ridge", "sklearn.linear_model.Ridge", True, False, 0.03, _IN_PLACE),
+        ModelSpec("lasso", "sklearn.linear_model.Lasso", True, False, 0.03, _GRAM),
+        ModelSpec("elastic_net", "sklearn.linear_model.ElasticNet", True, False, 0.03, _GRAM),
+        ModelSpec(
+            "random_forest",
+            "sklearn.ensemble.RandomForestRegressor",
             False,
             True,
+            6.0,  # full-depth trees grow as rows x log(rows): an underestimate at millions
+            {"n_jobs": 1},
+            size_param="n_estimators",
+            size_reference=50,
+        ),
+        ModelSpec(
+            "hist_gradient_boosting",
+            "sklearn.ensemble.HistGradientBoostingRegressor",
+            False,
             True,
+            1.5,  # no early stopping below 10k rows: every boosting round runs
             ordinal_categories=True,
+            size_param="max_iter",
+            size_reference=100,
         ),
     )
 }
@@ -69,8 +116,8 @@ def model_spec(name: str, source: str = "params.yaml") -> ModelSpec:
     if spec is None:
         names = list(REGISTRY)
         raise UserError(
-            f"{source}: train.model.name: unknown model {name!r}{did_you_mean(name, names)} "
-            f"(valid: {', '.join(names)})"
+            f"{source}: train.model.name: unknown model {name!r}"
+            f"{did_you_mean(name, [*names, AUTO])} (valid: {', '.join(names)}, or {AUTO})"
         )
     return spec
 
@@ -83,6 +130,8 @@ def build_estimator(
     Unknown names, unknown hyperparameters and invalid values are UserErrors naming the key
     (``train.model.params.<name>``) in ``source``.
     """
+    from sklearn.base import is_regressor
+
     spec = model if isinstance(model, ModelSpec) else model_spec(model, source)
     where = f"{source}: train.model.params.{spec.name}"
     valid = spec.valid_params()
@@ -102,7 +151,7 @@ def build_estimator(
         estimator._validate_params()  # private: tests/test_model_registry.py guards it
     except (ValueError, TypeError) as exc:  # sklearn's InvalidParameterError is both
         raise UserError(f"{where}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(estimator, RegressorMixin):  # pragma: no cover - registry invariant
+    if not is_regressor(estimator):  # pragma: no cover - registry invariant
         raise TypeError(f"{spec.estimator.__name__} is not a regressor")
     return estimator
 

@@ -100,19 +100,13 @@ def model_inputs(
 
 
 def known_categories(model: Any) -> dict[str, list[Any]]:
-    """The training values of each categorical input, read from the fitted encoders of the
+    """The training values of each categorical input, read from the fitted frame encoder of the
     pipeline's preprocessing step (empty for a model without one)."""
     steps = getattr(model, "named_steps", None)
-    preprocess = steps.get(PREPROCESS) if isinstance(steps, dict) else None
-    known: dict[str, list[Any]] = {}
-    for entry in getattr(preprocess, "transformers_", None) or ():
-        encoder, columns = entry[1], entry[2]
-        categories = getattr(encoder, "categories_", None)
-        if categories is None or isinstance(columns, str):
-            continue
-        for column, values in zip(columns, categories, strict=False):
-            known[str(column)] = [v for v in values.tolist() if v is not None and v == v]
-    return known
+    encoder = steps.get(PREPROCESS) if isinstance(steps, dict) else None
+    columns = getattr(encoder, "categorical", None) or ()
+    categories = getattr(encoder, "categories_", None) or ()
+    return {str(column): list(values) for column, values in zip(columns, categories, strict=False)}
 
 
 def unseen_flags(inputs: pl.DataFrame, known: dict[str, list[Any]]) -> dict[str, pl.Series]:
@@ -121,11 +115,9 @@ def unseen_flags(inputs: pl.DataFrame, known: dict[str, list[Any]]) -> dict[str,
     for name, values in known.items():
         if name not in inputs.columns:
             continue
-        column = inputs.get_column(name)
-        if isinstance(column.dtype, pl.String | pl.Categorical | pl.Enum):
-            column, seen = column.cast(pl.String), pl.Series(values, dtype=pl.String, strict=False)
-        else:
-            seen = pl.Series(values, dtype=column.dtype, strict=False)
+        # compared as text, as the encoder does (booleans: "true"/"false")
+        column = inputs.get_column(name).cast(pl.String)
+        seen = pl.Series(values, dtype=pl.String, strict=False)
         flags[name] = column.is_not_null() & ~column.is_in(seen.drop_nulls().implode())
     return flags
 

@@ -25,15 +25,17 @@ from features_pipeline.model.evaluate import evaluate_model, require_columns
 from features_pipeline.model.gates import failure_line
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
-from features_pipeline.report.build import report_data
-from features_pipeline.report.html import render_html
-from features_pipeline.report.markdown import render_markdown
 from features_pipeline.runner import StageFacts, main_for
 
 log = get_logger("stages.evaluate")
 
 
 def run(args: argparse.Namespace) -> StageFacts:
+    # the report draws its plots with matplotlib: imported when the stage runs, not on import
+    from features_pipeline.report.build import report_data
+    from features_pipeline.report.html import render_html
+    from features_pipeline.report.markdown import render_markdown
+
     params = read_params(args.params)
     evaluate = params.section("evaluate", EvaluateParams)
     train = params.section("train", TrainParams)

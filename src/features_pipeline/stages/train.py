@@ -35,12 +35,22 @@ def run(args: argparse.Namespace) -> StageFacts:
     inputs = setup.inputs
     columns = [*leakage_columns(inputs.features, inputs.target, plan), SPLIT]
     frame = paths.FEATURE_TABLE.read_parquet(columns)
-    with timed(log, "train", model=setup.spec.name, folds=params.cv_folds) as fields:
+    with timed(log, "train", model=setup.model_name, folds=params.cv_folds) as fields:
         result = train_model(frame, params, plan, dataset, source, str(paths.FEATURE_TABLE), setup)
         fields.update(rows=result.rows, features=len(inputs.features), **timing(result))
     for warning in result.warnings:
         log.warning("%s", warning)
     metrics = train_metrics(result)
+    if metrics.auto is not None:
+        metric = metrics.auto.metric
+        for name, entry in metrics.auto.candidates.items():
+            outcome = (
+                f"skipped ({entry.skipped})"
+                if entry.cv is None
+                else (f"cv {metric}_mean={entry.cv.get(f'{metric}_mean')}")
+            )
+            log.info("auto %s: %s, estimated %ss", name, outcome, entry.estimated_s)
+        log.info("auto chose %s (best cv %s_mean)", metrics.auto.chosen, metric)
     log.info("cv %s", " ".join(f"{key}={value}" for key, value in metrics.cv.items()))
     data = save_model(result.model, paths.MODEL_FILE.path)
     card = build_card(
