@@ -59,6 +59,7 @@ def generate(rows: int = ROWS, seed: int = SEED) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     subs, cities, modes = list(SUB_CATEGORIES), list(PLACES), list(SHIP_MODES)
     products = {sub: rng.uniform(*SUB_CATEGORIES[sub][1], size=8).round(2) for sub in subs}
+    shares = {sub: SUB_CATEGORIES[sub][2] * rng.uniform(0.9, 1.1, size=8) for sub in subs}
     lines: list[dict[str, object]] = []
     order_number = 100_000
     start = dt.date(2016, 1, 3)
@@ -76,8 +77,9 @@ def generate(rows: int = ROWS, seed: int = SEED) -> pl.DataFrame:
         segment = SEGMENTS[int(rng.integers(0, len(SEGMENTS)))]
         for _ in range(int(rng.integers(1, 5))):
             sub = subs[int(rng.integers(0, len(subs)))]
-            category, _, cost_share = SUB_CATEGORIES[sub]
+            category = SUB_CATEGORIES[sub][0]
             product = int(rng.integers(0, 8))
+            cost_share = float(shares[sub][product])
             price = float(products[sub][product])
             quantity = int(rng.integers(1, 10))
             discount = DISCOUNTS[int(rng.integers(0, len(DISCOUNTS)))]

@@ -15,7 +15,11 @@ from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.runner import StageFacts, main_for
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ValidateParams
-from features_pipeline.validation.validator import validate_feature_table, validation_error
+from features_pipeline.validation.validator import (
+    validate_feature_table,
+    validation_error,
+    warning_lines,
+)
 
 log = get_logger("stages.validate")
 
@@ -44,9 +48,8 @@ def run(args: argparse.Namespace) -> StageFacts:
     # Written on failure too, for inspection; DVC records them only when the stage passes.
     write_json_atomic(validation_metrics(result), paths.VALIDATION_METRICS.path)
     write_csv_atomic(result.cases, paths.VALIDATION_FAILURES.path)
-    for column, check, value, row in result.warnings.iter_rows():
-        where = f" (row {row})" if row is not None else ""
-        log.warning("column %r: %s: %r%s", column, check, value, where)
+    for line in warning_lines(result.warnings):
+        log.warning("%s", line)
     if not result.passed:
         raise validation_error(result, str(paths.FEATURE_TABLE), str(paths.VALIDATION_FAILURES))
     log.info(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import polars as pl
 
 from features_pipeline.contracts.dtypes import parse_dtype
 from features_pipeline.contracts.plan_file import PlanFile
-from features_pipeline.validation.findings import Case, Finding, outcome
+from features_pipeline.validation.findings import Case, Finding, Severity, outcome
 
 
 def missing_counts(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, int]:
@@ -26,14 +26,17 @@ def missing_counts(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, int]:
 
 
 def null_fraction_findings(
-    missing: dict[str, int], rows: int, max_fraction: float
+    missing: dict[str, int], rows: int, max_fraction: float, model_inputs: Collection[str]
 ) -> list[Finding]:
-    """A column whose share of null/NaN values exceeds ``max_fraction`` fails."""
+    """A model input whose share of null/NaN values exceeds ``max_fraction`` fails; any other
+    feature only warns (the model never sees it: a sparse helper feature is no reason to stop,
+    e.g. a lag by country and item on a small table, where most groups have no history)."""
     findings = []
     for name, count in missing.items():
         share = count / rows if rows else 0.0
         cases = (Case(f"{share:.3f} ({count} of {rows} rows)"),) if share > max_fraction else ()
-        findings.append(outcome(name, f"null fraction <= {max_fraction}", cases))
+        severity: Severity = "error" if name in model_inputs else "warn"
+        findings.append(outcome(name, f"null fraction <= {max_fraction}", cases, severity))
     return findings
 
 

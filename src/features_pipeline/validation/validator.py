@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -99,15 +100,16 @@ def aggregate_findings(
     params: ValidateParams,
     counts: dict[str, int],
     missing: dict[str, int],
+    text_columns: Collection[str] = (),
 ) -> list[Finding]:
-    """Checks on aggregates: declared dtypes, split sizes, null fractions, cross-split."""
+    """Checks on aggregates: declared dtypes, split sizes, null fractions, cross-split
+    (``text_columns``: identifiers and free text, never checked as categories)."""
+    categories = [name for name in categorical_columns(frame) if name not in text_columns]
     findings = [
         *declared_dtype_findings(frame, plan),
         *split_size_findings(counts, params),
-        *null_fraction_findings(missing, frame.height, params.max_null_fraction),
-        *unseen_category_findings(
-            frame, categorical_columns(frame), params.severity.unseen_category
-        ),
+        *null_fraction_findings(missing, frame.height, params.max_null_fraction, inputs.features),
+        *unseen_category_findings(frame, categories, params.severity.unseen_category),
         *constant_in_train_findings(frame, inputs.features, params.severity.constant_in_train),
     ]
     if params.warnings_fail:
@@ -129,7 +131,8 @@ def validate_feature_table(
     failed, schema_cases = schema_failures(frame, schema)
     counts = split_counts(frame)
     missing = missing_counts(frame, [*plan.names, *inputs.features])
-    findings = aggregate_findings(frame, plan, inputs, params, counts, missing)
+    text = [name for name, spec in dataset.columns.items() if spec.type == "text"]
+    findings = aggregate_findings(frame, plan, inputs, params, counts, missing, text)
     return ValidationResult(
         rows=counts,
         checks_run=count_checks(schema, set(frame.columns)) + len(findings),
@@ -138,6 +141,24 @@ def validate_feature_table(
         cases=pl.concat([schema_cases.select(list(FAILURE_SCHEMA)), finding_cases(findings)]),
         missing=missing,
     )
+
+
+SHOWN_WARNING_CASES = 3
+
+
+def warning_lines(warnings: pl.DataFrame) -> list[str]:
+    """One line per warned (column, check): how many cases and the first few, e.g.
+    ``column 'Country': no category unseen in train: 2 case(s) ('Gabon' (row 1), 'Chad' (row 9))``.
+    """
+    lines = []
+    for (column, check), cases in warnings.group_by("column", "check", maintain_order=True):
+        shown = ", ".join(
+            f"{value!r}" + (f" (row {row})" if row is not None else "")
+            for value, row in cases.select("value", "row").head(SHOWN_WARNING_CASES).iter_rows()
+        )
+        more = ", ..." if cases.height > SHOWN_WARNING_CASES else ""
+        lines.append(f"column {column!r}: {check}: {cases.height} case(s) ({shown}{more})")
+    return lines
 
 
 def validation_error(result: ValidationResult, source: str, report: str) -> UserError:
