@@ -2,7 +2,8 @@
 localhost port with generated keys (DVC's `ssh://` remote, dvc-ssh) and a plain folder (a shared
 drive). One teammate runs the pipeline and pushes; a fresh clone pulls and has nothing to
 recompute (`dvc status` clean, `dvc repro` runs no stage, `predict` works without retraining,
-git stays clean); an experiment travels between two clones with `dvc exp push` / `dvc exp pull`.
+git stays clean); an experiment travels between two clones with `dvc exp push` / `dvc exp pull`;
+`dvc artifacts get` fetches a registered model version (dvc.yaml's `artifacts:`) from the remote.
 
 `.ci/run` installs the Debian package `openssh-server` (the test needs `/usr/sbin/sshd`); without
 it the test is skipped, except under CI, where it fails.
@@ -172,6 +173,19 @@ def test_a_team_shares_data_models_and_experiments_through_remotes(
     assert "pushed" in pushed.stdout, pushed.stdout
     run_command(["dvc", "push", "-r", "shared"], origin)
     assert files_in(ssh_server.storage) == files_in(shared_drive) > 5
+
+    # The model registry: a version tag (GTO's format) and `dvc artifacts get` from the remote.
+    tag = "profit-model@v1.0.0"
+    run_command(["git", "tag", "-a", tag, "-m", f"Registering artifact {tag}"], origin)
+    run_command(["git", "push", "-q", "origin", tag], origin)
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    run_command(
+        ["dvc", "artifacts", "get", str(bare), "profit-model", "--rev", "v1.0.0",
+         "--remote-config", f"keyfile={ssh_server.keyfile}", "-o", "model.skops"],
+        registry,
+    )  # fmt: skip
+    assert (registry / "model.skops").read_bytes() == (origin / "models/model.skops").read_bytes()
 
     # A fresh clone pulls everything: nothing to recompute, predict works at once.
     alice = clone(bare, tmp_path / "alice", ssh_server)
