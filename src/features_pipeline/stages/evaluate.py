@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import polars as pl
 
@@ -14,6 +15,7 @@ from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
 from features_pipeline.errors import UserError
 from features_pipeline.io import (
+    atomic_dir,
     write_csv_atomic,
     write_json_atomic,
     write_parquet_atomic,
@@ -27,10 +29,17 @@ from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.report.build import report_data
 from features_pipeline.report.html import render_html
-from features_pipeline.report.markdown import render_markdown
+from features_pipeline.report.markdown import figure_files, render_markdown
 from features_pipeline.runner import StageFacts, main_for
 
 log = get_logger("stages.evaluate")
+
+
+def validation_metrics() -> dict[str, Any] | None:
+    """metrics/validation.json for the report's data-quality summary (None when absent: the
+    stage run on its own, outside the pipeline)."""
+    metrics = paths.VALIDATION_METRICS
+    return metrics.read_json() if metrics.path.exists() else None
 
 
 def run(args: argparse.Namespace) -> StageFacts:
@@ -67,11 +76,21 @@ def run(args: argparse.Namespace) -> StageFacts:
                 "train": train.model_dump(mode="json"),
                 "evaluate": evaluate.model_dump(mode="json"),
             },
+            quality=validation_metrics(),
         )
         write_text_atomic(render_html(report), paths.REPORT_HTML.path)
+        with atomic_dir(paths.REPORT_FIGURES.path) as folder:
+            for name, svg in figure_files(report).items():
+                (folder / name).write_text(svg, encoding="utf-8")
         write_text_atomic(render_markdown(report), paths.REPORT_MD.path)
     write_json_atomic(evaluation.metrics_record(), paths.TEST_METRICS.path)
-    log.info("wrote %s, %s, %s", paths.TEST_METRICS, paths.REPORT_HTML, paths.REPORT_MD)
+    log.info(
+        "wrote %s, %s, %s (+ %s/)",
+        paths.TEST_METRICS,
+        paths.REPORT_HTML,
+        paths.REPORT_MD,
+        paths.REPORT_FIGURES,
+    )
     failed = failure_line(evaluation.gates)
     if failed and evaluate.fail_on_gate:
         raise UserError(f"{failed} (evaluate.fail_on_gate is true)")
