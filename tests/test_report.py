@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -22,6 +23,7 @@ from features_pipeline.report.build import report_data
 from features_pipeline.report.content import (
     ReportData,
     cv_rows,
+    gate_log,
     null_rows,
     quality_rows,
     trim_params,
@@ -133,6 +135,13 @@ def test_markdown_twin_has_tables_and_links_svg_files(report: ReportData) -> Non
     assert "## Params" in text
     assert "## Data quality" in text
     assert "![" not in render_markdown(report, link_figures=False)
+
+
+def test_a_failed_gate_is_logged_as_a_warning(report: ReportData) -> None:
+    outcomes = {gate.metric: gate_log(gate) for gate in report.gates}
+    assert outcomes["rmse"][0] == logging.WARNING  # rmse <= 1 cannot pass
+    assert outcomes["rmse"][1].startswith("gate FAILED: rmse = ")
+    assert outcomes["r2"] == (logging.INFO, f"gate passed: {report.gates[0].describe()}")
 
 
 def test_params_keep_only_the_model_used() -> None:

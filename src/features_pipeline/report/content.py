@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -158,3 +159,11 @@ def null_rows(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
     counted.sort(key=lambda pair: (-pair[1], pair[0]))
     return [(column, format_value(count)) for column, count in counted]
+
+
+def gate_log(gate: GateResult) -> tuple[int, str]:
+    """The log level and line of a gate's outcome: a failed gate is a WARNING (the stage's final
+    ``error:`` line says whether it fails the run), a passed one INFO."""
+    if gate.passed:
+        return logging.INFO, f"gate passed: {gate.describe()}"
+    return logging.WARNING, f"gate FAILED: {gate.describe()}"

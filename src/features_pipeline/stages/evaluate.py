@@ -28,6 +28,7 @@ from features_pipeline.model.gates import failure_line
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.report.build import report_data
+from features_pipeline.report.content import gate_log
 from features_pipeline.report.html import render_html
 from features_pipeline.report.markdown import figure_files, render_markdown
 from features_pipeline.runner import StageFacts, main_for
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> StageFacts:
         evaluation = evaluate_model(model, test, features, target, evaluate)
     log.info("test %s", " ".join(f"{k}={v}" for k, v in evaluation.metrics.items()))
     for gate in evaluation.gates:
-        log.info("gate %s: %s", "passed" if gate.passed else "FAILED", gate.describe())
+        log.log(*gate_log(gate))
 
     write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
     write_csv_atomic(evaluation.points, paths.PREDICTION_POINTS.path)
