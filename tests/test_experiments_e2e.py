@@ -345,6 +345,6 @@ def test_the_ci_workflow_runs_ci_run_with_what_dvc_needs() -> None:
     assert "$GITHUB_STEP_SUMMARY" in scripts
     ci_run = (REPO_ROOT / ".ci/run").read_text(encoding="utf-8")
     assert "dvc repro --force" in ci_run
-    assert "dvc repro --force\ngit diff --exit-code\n" in ci_run
-    assert 'test -z "$(git status --porcelain)"' in ci_run
+    assert "dvc repro --force\ngit diff --exit-code -- dvc.lock metrics/ plots/\n" in ci_run
+    assert '[ "$status_after" = "$status_before" ]' in ci_run  # repro leaves git status as it was
     assert "analytics = false" in (REPO_ROOT / ".dvc/config").read_text(encoding="utf-8")
