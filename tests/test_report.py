@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -20,11 +21,20 @@ from features_pipeline.model.params import EvaluateParams
 from features_pipeline.model.train import train_metrics, train_model
 from features_pipeline.report import plots
 from features_pipeline.report.build import report_data
-from features_pipeline.report.content import ReportData
+from features_pipeline.report.content import (
+    ReportData,
+    cv_rows,
+    gate_log,
+    null_rows,
+    quality_rows,
+    trim_params,
+)
 from features_pipeline.report.html import render_html
-from features_pipeline.report.markdown import render_markdown
+from features_pipeline.report.markdown import figure_files, render_markdown
 
 CHROMIUM = Path("/usr/bin/chromium")
+FIGURES = ("predicted_vs_actual", "residuals", "feature_importance", "cv_folds")
+SCREENSHOTS = Path("/tmp/features-pipeline-report")  # kept for a person to look at
 DATA_URI = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 CARD = parse_card(
     {
@@ -58,6 +68,14 @@ def report() -> ReportData:
         cv_folds=result.cv.fold_table(),
         card=CARD,
         params={"evaluate": params.model_dump(mode="json")},
+        quality={
+            "rows": {"test": test.height, "total": table.height},
+            "nulls": {
+                "columns": 1,
+                "total": 3,
+                "by_column": [{"column": "prev_units", "nulls": 3}],
+            },
+        },
     )
 
 
@@ -104,14 +122,92 @@ def test_figures_are_byte_reproducible(report: ReportData) -> None:
     assert 'id="' in first
 
 
-def test_markdown_twin_has_tables_and_images(report: ReportData) -> None:
+def test_markdown_twin_has_tables_and_links_svg_files(report: ReportData) -> None:
     text = render_markdown(report)
     assert text.startswith("# Evaluation: ridge predicting Total Profit")
     assert "| metric | required | value | outcome |" in text
     assert "| r2 | >= 0.5 |" in text
-    assert text.count("](data:image/svg+xml;base64,") == 4
+    assert "base64" not in text  # code hosts do not render data URIs; the file stays small
+    assert len(text) < 20_000
+    files = figure_files(report)
+    assert sorted(files) == sorted(f"{name}.svg" for name in FIGURES)
+    for name in files:
+        assert f"](figures/{name})" in text
     assert "## Params" in text
-    assert "![" not in render_markdown(report, embed_figures=False)
+    assert "## Data quality" in text
+    assert "![" not in render_markdown(report, link_figures=False)
+
+
+def test_a_failed_gate_is_logged_as_a_warning(report: ReportData) -> None:
+    outcomes = {gate.metric: gate_log(gate) for gate in report.gates}
+    assert outcomes["rmse"][0] == logging.WARNING  # rmse <= 1 cannot pass
+    assert outcomes["rmse"][1].startswith("gate FAILED: rmse = ")
+    assert outcomes["r2"] == (logging.INFO, f"gate passed: {report.gates[0].describe()}")
+
+
+def test_params_keep_only_the_model_used() -> None:
+    params = {
+        "train": {"model": {"name": "ridge", "params": {"ridge": {"alpha": 1}, "lasso": {}}}},
+        "evaluate": {"seed": 1},
+    }
+    assert trim_params(params) == {
+        "train": {"model": {"name": "ridge", "params": {"ridge": {"alpha": 1}}}},
+        "evaluate": {"seed": 1},
+    }
+    assert params["train"]["model"]["params"]["lasso"] == {}  # the input is not changed
+    assert trim_params({"evaluate": {}}) == {"evaluate": {}}
+
+
+def test_cv_rows_have_readable_names_and_precision() -> None:
+    rows = dict(cv_rows({"r2_std": 6.08966e-06, "folds": 5, "rmse_mean": 3070.13, "r2_mean": 0.99}))
+    assert rows == {
+        "folds": "5",
+        "RMSE (mean of folds)": "3,070.13",
+        "R² (mean of folds)": "0.99",
+        "R² (std across folds)": "6.09e-06",
+    }
+    assert list(rows) == [
+        "folds",
+        "RMSE (mean of folds)",
+        "R² (mean of folds)",
+        "R² (std across folds)",
+    ]
+
+
+def test_data_quality_summary_lists_nulls_most_first(html: str) -> None:
+    quality = {
+        "rows": {"test": 2, "total": 10, "train": 8},
+        "checks": {"failed": 0, "passed": 9, "run": 9, "warned": 0},
+        "failure_cases": 0,
+        "nulls": {
+            "columns": 2,
+            "total": 7,
+            "by_column": [
+                {"column": "a", "nulls": 2},
+                {"column": "b", "nulls": 0},
+                {"column": "c", "nulls": 5},
+            ],
+        },
+    }
+    assert ("null values", "7") in quality_rows(quality)
+    assert ("rows (train)", "8") in quality_rows(quality)
+    assert null_rows(quality) == [("c", "5"), ("a", "2")]
+    assert "Data quality" in html
+    assert "prev_units" in html  # the fixture's lag feature has nulls
+
+
+def test_importance_is_sorted_and_every_bar_is_labelled() -> None:
+    importance = pl.DataFrame(
+        {
+            "feature": ["big", "tiny", "zero", "negative"],
+            "importance": [2.0, 3e-7, 0.0, -1.5e-6],
+            "std": [0.1, 1e-7, 0.0, 1e-7],
+        }
+    )
+    rows = plots.importance_rows(importance.reverse())
+    assert rows["feature"].to_list() == ["negative", "zero", "tiny", "big"]  # big drawn on top
+    assert rows["label"].to_list() == ["-1.5e-06", "0", "3e-07", "2"]
+    assert plots.feature_importance(importance) == plots.feature_importance(importance.reverse())
 
 
 def colored_fraction(png: Path) -> float:
@@ -123,7 +219,8 @@ def colored_fraction(png: Path) -> float:
     return float((saturation > 0.25).mean())
 
 
-def screenshot(page: Path, png: Path, profile: Path) -> None:
+def chromium(*arguments: str, profile: Path) -> str:
+    """Headless Chromium, offline and with a fresh profile; its stdout."""
     command = [
         str(CHROMIUM),
         "--headless",
@@ -135,12 +232,64 @@ def screenshot(page: Path, png: Path, profile: Path) -> None:
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={profile}",
-        f"--screenshot={png}",
-        "--window-size=1200,3000",
-        page.as_uri(),
+        *arguments,
     ]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def screenshot(page: Path, png: Path, profile: Path, width: int = 1200) -> None:
+    chromium(f"--screenshot={png}", f"--window-size={width},3000", page.as_uri(), profile=profile)
     assert png.is_file()
+
+
+# Run in the page: what sticks out past the page's width (tables and code blocks scroll inside
+# their own box, so they are allowed), and how many images decoded. Headless Chromium keeps its
+# window at least 500 px wide, so a narrower screen is the width of the html element.
+MEASURE = """<script>
+const limit = document.documentElement.getBoundingClientRect().width;
+const wide = [...document.querySelectorAll("body *")].filter(
+  (e) => !e.closest(".scroll, pre, details") && e.getBoundingClientRect().right > limit + 1);
+document.body.dataset.limit = Math.round(limit);
+document.body.dataset.wide = wide.map((e) => e.tagName + "#" + e.id).join(",");
+document.body.dataset.images = [...document.images].filter((i) => i.naturalWidth > 0).length;
+</script>"""
+
+
+def layout(html: str, width: int, folder: Path) -> dict[str, str]:
+    """The report laid out ``width`` px wide: the page's own measurements."""
+    narrow = f"<style>html {{ width: {width}px; }}</style>" if width < 500 else ""
+    page = folder / f"measure_{width}.html"
+    page.write_text(
+        html.replace("</head>", f"{narrow}</head>").replace("</body>", f"{MEASURE}</body>")
+    )
+    dom = chromium(
+        "--dump-dom", f"--window-size={width},3000", page.as_uri(), profile=folder / f"dom{width}"
+    )
+    body = ET.fromstring(
+        dom[dom.index("<body") : dom.index(">", dom.index("<body")) + 1] + "</body>"
+    )
+    return {key.removeprefix("data-"): value for key, value in body.attrib.items()}
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium (Debian package 'chromium') missing")
+@pytest.mark.parametrize("width", [1280, 420])
+def test_report_fits_a_desktop_and_a_phone_screen(html: str, tmp_path: Path, width: int) -> None:
+    measured = layout(html, width, tmp_path)
+    assert width - 20 <= int(measured["limit"]) <= width  # less a vertical scrollbar
+    assert measured["wide"] == "", measured  # nothing wider than the screen
+    assert measured["images"] == "4"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # for a person to look at
+    png = SCREENSHOTS / f"report_{width}.png"
+    screenshot(tmp_path / f"measure_{width}.html", png, tmp_path / f"shot{width}", width)
+    assert colored_fraction(png) > 0.005
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium (Debian package 'chromium') missing")
+def test_the_layout_check_sees_what_sticks_out(html: str, tmp_path: Path) -> None:
+    wide = html.replace(
+        "<h2>Gates</h2>", '<div id="too-wide" style="width:600px">x</div><h2>Gates</h2>'
+    )
+    assert layout(wide, 420, tmp_path)["wide"] == "DIV#too-wide"
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium (Debian package 'chromium') missing")

@@ -81,8 +81,11 @@ def test_clean_table_passes_and_writes_metrics(run_validate: RunValidate, clean)
     assert written["checks"]["failed"] == written["checks"]["warned"] == 0
     assert written["checks"]["passed"] == written["checks"]["run"] > 50
     assert written["failure_cases"] == 0
-    assert written["nulls"]["prev_units"] == clean["prev_units"].null_count() > 0
-    assert written["nulls"]["unit_margin"] == 0
+    by_column = {entry["column"]: entry["nulls"] for entry in written["nulls"]["by_column"]}
+    assert by_column["prev_units"] == clean["prev_units"].null_count() > 0
+    assert by_column["unit_margin"] == 0
+    assert written["nulls"]["total"] == sum(by_column.values())
+    assert written["nulls"]["columns"] == sum(1 for count in by_column.values() if count) > 0
     assert FAILURES.read_text(encoding="utf-8") == "column,check,value,row,severity\n"
 
 

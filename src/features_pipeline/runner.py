@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import os
 import sys
@@ -65,19 +67,61 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+Digests = list[dict[str, str]]
+
+
+def output_digests(outputs: Sequence[Path]) -> Digests:
+    """``{"path", "sha256"}`` of each existing output (a folder: its files' names and bytes)."""
+    digests = []
+    for output in outputs:
+        if not output.exists():
+            continue
+        files = sorted(p for p in output.rglob("*") if p.is_file()) if output.is_dir() else [output]
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.relative_to(output).as_posix().encode() + b"\0")
+            with file.open("rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
+        digests.append({"path": output.as_posix(), "sha256": digest.hexdigest()})
+    return digests
+
+
+def timing_is_current(path: Path, digests: Digests) -> bool:
+    """True when the timing file ``path`` was written by a run that made these exact outputs."""
+    if not digests:
+        return False
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and recorded.get("outputs") == digests
+
+
 def write_stage_timing(
-    stage: str, seconds: float, facts: StageFacts | None = None, directory: Path = TIMING_DIR
+    stage: str,
+    seconds: float,
+    facts: StageFacts | None = None,
+    directory: Path = TIMING_DIR,
+    digests: Digests | None = None,
 ) -> Path:
-    """Write ``{"seconds": ..., **facts}`` to ``metrics/timing/<stage>.json`` (atomically).
+    """Write ``{**facts, "seconds": ..., "outputs": digests}`` to ``metrics/timing/<stage>.json``
+    (atomically).
 
     Wall-clock time is never reproducible, so this file is not a DVC output (dvc.lock does not
     hash it); it is a git-tracked top-level metric, so ``dvc exp show`` shows each experiment's
-    stage times.
+    stage times. The runner skips the write when the file already records the digests of the
+    outputs just made (:func:`timing_is_current`): a re-run that reproduces them (a fresh clone's
+    ``dvc repro``, CI's ``dvc repro --force``) keeps the time of the run that made them, so git
+    stays clean. ``outputs`` is a list, which DVC never shows as a metric (it shows numbers and
+    strings, flattening objects).
     """
     from features_pipeline.io import write_json_atomic
 
     path = timing_path(stage, directory)
-    write_json_atomic({**dict(facts or {}), "seconds": round(seconds, 3)}, path)
+    payload: dict[str, object] = {**dict(facts or {}), "seconds": round(seconds, 3)}
+    if digests:
+        payload["outputs"] = digests
+    write_json_atomic(payload, path)
     return path
 
 
@@ -152,7 +196,7 @@ def run_stage(
     after the temp files that killed runs of this stage left are swept (or put back).
 
     On success the stage's wall-clock time and the facts ``body`` returns (rows, cols) go to
-    ``metrics/timing/<name>.json``.
+    ``metrics/timing/<name>.json`` (unless its outputs are the bytes that file already records).
     """
     parser = parser or stage_parser(name, description)
     args = parser.parse_args(argv)
@@ -172,9 +216,14 @@ def run_stage(
             report_user_error(error)
             return EXIT_USER_ERROR
         seconds = time.perf_counter() - start
-        path = write_stage_timing(name, seconds, facts)
+        digests = output_digests([p for p in stage_outputs(name) if p.parent != TIMING_DIR])
+        path = timing_path(name)
+        kept = timing_is_current(path, digests)
+        if not kept:
+            write_stage_timing(name, seconds, facts, digests=digests)
     described = " ".join(f"{key}={value}" for key, value in (facts or {}).items())
-    logger.info("stage %s{%s} took %.3f s (%s)", name, described, seconds, path)
+    where = f"same outputs as the run {path} times" if kept else str(path)
+    logger.info("stage %s{%s} took %.3f s (%s)", name, described, seconds, where)
     return EXIT_OK
 
 

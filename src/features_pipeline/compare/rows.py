@@ -117,13 +117,16 @@ def _row(
     data = entry.get("data") or {}
     rev = str(entry.get("rev") or data.get("rev") or "")
     name = entry.get("name") or (rev if rev == "workspace" else rev[:7])
+    # A queued, running or failed experiment's commit still holds its parent's metrics files
+    # (DVC queues a copy of the workspace): they are not its results, so it has none.
+    metrics = data.get("metrics") if state in DONE_STATES else None
     return Row(
         name=str(name),
         rev=rev,
         kind=kind,
-        metrics=row_metrics(data.get("metrics"), metrics_file),
+        metrics=row_metrics(metrics, metrics_file),
         params=row_params(data.get("params")),
-        seconds=total_seconds(data.get("metrics")),
+        seconds=total_seconds(metrics),
         state=state,
         baseline=baseline,
     )

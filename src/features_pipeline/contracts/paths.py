@@ -83,6 +83,7 @@ PREDICTION_POINTS = Artifact(Path("plots/predictions.csv"), "evaluate")
 IMPORTANCE = Artifact(Path("plots/importance.csv"), "evaluate")
 REPORT_HTML = Artifact(Path("reports/evaluation.html"), "evaluate")
 REPORT_MD = Artifact(Path("reports/evaluation.md"), "evaluate")
+REPORT_FIGURES = Artifact(Path("reports/figures"), "evaluate")  # the SVGs evaluation.md links
 
 CARD_NAME = MODEL_CARD.path.name  # a model card lies beside its model file
 

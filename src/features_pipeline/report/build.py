@@ -11,7 +11,7 @@ from features_pipeline.contracts.card import ModelCard
 from features_pipeline.contracts.metrics_files import CvSummary
 from features_pipeline.model.evaluate import Evaluation
 from features_pipeline.report import plots
-from features_pipeline.report.content import FigureData, ReportData
+from features_pipeline.report.content import FigureData, ReportData, trim_params
 
 
 def figures(evaluation: Evaluation, cv_folds: pl.DataFrame, target: str) -> list[FigureData]:
@@ -33,13 +33,16 @@ def figures(evaluation: Evaluation, cv_folds: pl.DataFrame, target: str) -> list
         FigureData(
             "feature_importance",
             "Permutation feature importance",
-            "How much test R² drops when one input column is shuffled (mean ± std of repeats).",
+            "How much test R² drops when one input column is shuffled (mean ± std of repeats),"
+            " largest first; the scale is logarithmic beyond the smallest drop, so small ones"
+            " stay visible.",
             plots.feature_importance(evaluation.importance),
         ),
         FigureData(
             "cv_folds",
             "Cross-validation fold scores",
-            "RMSE and R² of each fold of the K-fold cross-validation on the training rows.",
+            "RMSE (and R²) of each fold of the K-fold cross-validation on the training rows;"
+            " the axis spans the folds' range.",
             plots.cv_fold_scores(cv_folds),
         ),
     ]
@@ -51,8 +54,9 @@ def report_data(
     cv_folds: pl.DataFrame,
     card: ModelCard,
     params: Mapping[str, Any],
+    quality: Mapping[str, Any] | None = None,
 ) -> ReportData:
-    """Everything the HTML and Markdown reports show."""
+    """Everything the HTML and Markdown reports show (``quality``: metrics/validation.json)."""
     target = card.target
     return ReportData(
         title=f"Evaluation: {card.model.name} predicting {target}",
@@ -60,6 +64,7 @@ def report_data(
         gates=evaluation.gates,
         cv=cv_summary,
         card=card,
-        params=params,
+        params=trim_params(params),
         figures=figures(evaluation, cv_folds, target),
+        quality=quality,
     )

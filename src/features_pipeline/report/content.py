@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,17 @@ METRIC_LABELS: dict[str, str] = {
     "mape": "MAPE (fraction, rows with a non-zero target)",
     "mape_rows": "rows in MAPE",
     "rows": "test rows",
+}
+
+
+CV_LABELS: dict[str, str] = {
+    "folds": "folds",
+    "rmse_mean": "RMSE (mean of folds)",
+    "rmse_std": "RMSE (std across folds)",
+    "mae_mean": "MAE (mean of folds)",
+    "mae_std": "MAE (std across folds)",
+    "r2_mean": "R² (mean of folds)",
+    "r2_std": "R² (std across folds)",
 }
 
 
@@ -41,8 +53,9 @@ class ReportData:
     gates: list[GateResult]
     cv: CvSummary  # cross-validation summary from metrics/train.json
     card: ModelCard
-    params: Mapping[str, Any]  # the train and evaluate sections as loaded
+    params: Mapping[str, Any]  # the train and evaluate sections, trimmed to the model used
     figures: list[FigureData]
+    quality: Mapping[str, Any] | None = None  # metrics/validation.json, when given
 
     @property
     def verdict(self) -> str:
@@ -90,3 +103,67 @@ def card_summary(card: ModelCard) -> list[tuple[str, str]]:
 def input_rows(card: ModelCard) -> list[tuple[str, str, str, str]]:
     """(feature, dtype, encoding, kind) per model input."""
     return [(name, info.dtype, info.encoding, info.kind) for name, info in card.inputs.items()]
+
+
+def format_cv(key: str, value: Any) -> str:
+    """A CV statistic: 6 significant digits, small spreads with 3 (``6.09e-06``)."""
+    if isinstance(value, float) and key.endswith("_std") and abs(value) < 1:
+        return f"{value:,.3g}"
+    return format_value(value)
+
+
+def cv_rows(cv: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(readable name, value) per cross-validation statistic, in the order of CV_LABELS."""
+    ordered = [key for key in CV_LABELS if key in cv] + [key for key in cv if key not in CV_LABELS]
+    return [(CV_LABELS.get(key, key), format_cv(key, cv[key])) for key in ordered]
+
+
+def trim_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The params as used: ``train.model.params`` keeps only the block of ``train.model.name``."""
+    trimmed = dict(params)
+    train = params.get("train")
+    model = train.get("model") if isinstance(train, Mapping) else None
+    if isinstance(train, Mapping) and isinstance(model, Mapping):
+        name = model.get("name")
+        blocks = model.get("params")
+        if isinstance(blocks, Mapping):
+            used = {name: blocks[name]} if name in blocks else {}
+            trimmed["train"] = {**train, "model": {**model, "params": used}}
+    return trimmed
+
+
+def quality_rows(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """metrics/validation.json as (label, value) rows: rows per split, checks, nulls."""
+    rows: list[tuple[str, str]] = []
+    for split, count in (quality.get("rows") or {}).items():
+        rows.append((f"rows ({split})", format_value(count)))
+    for outcome, count in (quality.get("checks") or {}).items():
+        rows.append((f"checks {outcome}", format_value(count)))
+    if "failure_cases" in quality:
+        rows.append(("failure cases", format_value(quality["failure_cases"])))
+    nulls = quality.get("nulls") or {}
+    if isinstance(nulls, Mapping) and "total" in nulls:
+        rows.append(("columns with nulls", format_value(nulls.get("columns"))))
+        rows.append(("null values", format_value(nulls.get("total"))))
+    return rows
+
+
+def null_rows(quality: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(column, null count) for the columns that have nulls, most first."""
+    nulls = quality.get("nulls") or {}
+    entries = nulls.get("by_column") if isinstance(nulls, Mapping) else None
+    counted = [
+        (str(entry.get("column")), int(entry.get("nulls") or 0))
+        for entry in entries or []
+        if isinstance(entry, Mapping) and entry.get("nulls")
+    ]
+    counted.sort(key=lambda pair: (-pair[1], pair[0]))
+    return [(column, format_value(count)) for column, count in counted]
+
+
+def gate_log(gate: GateResult) -> tuple[int, str]:
+    """The log level and line of a gate's outcome: a failed gate is a WARNING (the stage's final
+    ``error:`` line says whether it fails the run), a passed one INFO."""
+    if gate.passed:
+        return logging.INFO, f"gate passed: {gate.describe()}"
+    return logging.WARNING, f"gate FAILED: {gate.describe()}"

@@ -10,22 +10,29 @@ from features_pipeline.report.content import (
     METRIC_LABELS,
     ReportData,
     card_summary,
+    cv_rows,
     format_value,
     gate_bounds,
     input_rows,
+    null_rows,
+    quality_rows,
 )
 
 STYLE = """
+* { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
-       max-width: 1100px; color: #222; line-height: 1.4; }
-h1 { margin-bottom: 0.2rem; }
+       max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.4;
+       overflow-wrap: break-word; }
+h1 { margin-bottom: 0.2rem; font-size: 1.6rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .pass { color: #1a7f37; font-weight: bold; }
 .fail { color: #cf222e; font-weight: bold; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 1rem; }
-figure { margin: 0; border: 1px solid #ddd; padding: 0.5rem; }
+.figures { display: grid; gap: 1rem;
+           grid-template-columns: repeat(auto-fit, minmax(min(100%, 480px), 1fr)); }
+figure { margin: 0; border: 1px solid #ddd; padding: 0.5rem; min-width: 0; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9rem; color: #555; }
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
@@ -43,7 +50,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[i
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'
 
 
 def _outcome(passed: bool) -> str:
@@ -60,9 +68,21 @@ def _gates(report: ReportData) -> str:
         for gate in report.gates
     )
     return (
-        "<table><thead><tr><th>metric</th><th>required</th><th>value</th><th>outcome</th>"
-        f"</tr></thead><tbody>{rows}</tbody></table>"
+        '<div class="scroll"><table><thead><tr><th>metric</th><th>required</th><th>value</th>'
+        f"<th>outcome</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
+
+
+def _quality(report: ReportData) -> str:
+    if report.quality is None:
+        return "<p>No data-quality metrics (metrics/validation.json) were given.</p>"
+    summary = _table(
+        ["data quality (metrics/validation.json)", ""], quality_rows(report.quality), {1}
+    )
+    nulls = null_rows(report.quality)
+    if not nulls:
+        return summary + "<p>No column has null or NaN values.</p>"
+    return summary + _table(["column with nulls", "null/NaN values"], nulls, {1})
 
 
 def render_html(report: ReportData) -> str:
@@ -74,11 +94,7 @@ def render_html(report: ReportData) -> str:
         [(METRIC_LABELS.get(k, k), format_value(v)) for k, v in report.metrics.items()],
         {1},
     )
-    cv = _table(
-        ["cross-validation (training rows)", "value"],
-        [(key, format_value(value)) for key, value in report.cv.items()],
-        {1},
-    )
+    cv = _table(["cross-validation (training rows)", "value"], cv_rows(report.cv), {1})
     figures = "".join(
         f'<figure id="{escape(fig.name)}"><img alt="{escape(fig.title)}" '
         f'src="{fig.data_uri()}"><figcaption><b>{escape(fig.title)}.</b> '
@@ -110,10 +126,14 @@ def render_html(report: ReportData) -> str:
 <div class="figures">{figures}</div>
 <h2>Cross-validation</h2>
 {cv}
+<h2>Data quality</h2>
+{_quality(report)}
 <h2>Model</h2>
 {card}
 {inputs}
 <h2>Params</h2>
+<p>The <code>train</code> and <code>evaluate</code> sections of params.yaml, with the
+hyperparameters of the model used only.</p>
 <pre>{params}</pre>
 <details><summary>Full model card (models/model_card.json)</summary><pre>{card_json}</pre></details>
 </body>

@@ -1,4 +1,6 @@
-"""The report's Markdown twin (for CI summaries): tables, and figures as data-URI images."""
+"""The report's Markdown twin (for CI summaries and code hosts): tables, and figures linked as
+SVG files beside it (``figures/<name>.svg``): hosts such as GitHub do not render data URIs, and a
+linked file keeps the Markdown small."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from features_pipeline.report.content import (
     METRIC_LABELS,
     ReportData,
     card_summary,
+    cv_rows,
     format_value,
     gate_bounds,
     input_rows,
+    null_rows,
+    quality_rows,
 )
 
 
@@ -26,8 +31,17 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(report: ReportData, embed_figures: bool = True) -> str:
-    """The report as Markdown; figures embedded as data URIs unless ``embed_figures`` is off."""
+FIGURES_FOLDER = "figures"  # relative to the Markdown file
+
+
+def figure_files(report: ReportData) -> dict[str, str]:
+    """``{file name: SVG text}`` of the figures the Markdown links (written beside it)."""
+    return {f"{figure.name}.svg": figure.svg for figure in report.figures}
+
+
+def render_markdown(report: ReportData, link_figures: bool = True) -> str:
+    """The report as Markdown; figures linked as ``figures/<name>.svg`` unless ``link_figures``
+    is off (e.g. a CI job summary, where the files are not served)."""
     lines = [f"# {report.title}", "", f"**Verdict: {report.verdict}**", "", "## Test metrics", ""]
     lines += _table(
         ["metric", "test split"],
@@ -45,15 +59,22 @@ def render_markdown(report: ReportData, embed_figures: bool = True) -> str:
     else:
         lines += ["No gates declared (`evaluate.gates` in params.yaml).", ""]
     lines += ["## Cross-validation (training rows)", ""]
-    lines += _table(["metric", "value"], [(k, format_value(v)) for k, v in report.cv.items()])
+    lines += _table(["metric", "value"], cv_rows(report.cv))
+    lines += ["## Data quality", ""]
+    if report.quality is None:
+        lines += ["No data-quality metrics (metrics/validation.json) were given.", ""]
+    else:
+        lines += _table(["metrics/validation.json", ""], quality_rows(report.quality))
+        nulls = null_rows(report.quality)
+        lines += _table(["column with nulls", "null/NaN values"], nulls) if nulls else []
     lines += ["## Model", ""]
     lines += _table(["model card", ""], card_summary(report.card))
     lines += _table(["input", "dtype", "encoding", "kind"], input_rows(report.card))
-    if embed_figures:
+    if link_figures:
         lines += ["## Figures", ""]
         for figure in report.figures:
             lines += [f"### {figure.title}", "", figure.caption, ""]
-            lines += [f"![{figure.title}]({figure.data_uri()})", ""]
+            lines += [f"![{figure.title}]({FIGURES_FOLDER}/{figure.name}.svg)", ""]
     lines += ["## Params", "", "```json"]
     lines += json.dumps(report.params, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
     lines += ["```", ""]

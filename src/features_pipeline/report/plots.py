@@ -65,35 +65,79 @@ def residuals(points: pl.DataFrame, target: str) -> str:
     return svg_text(figure)
 
 
+def _short(value: float) -> str:
+    """3 significant digits, thousands separators: ``2.02``, ``0.000287``, ``3,178``."""
+    return "0" if value == 0 else f"{value:,.3g}"
+
+
+def importance_rows(importance: pl.DataFrame) -> pl.DataFrame:
+    """Bars bottom-up (largest last, so it is drawn at the top; ties by name), with ``label``:
+    each value as printed beside its bar."""
+    table = importance.fill_null(0.0).sort(["importance", "feature"], descending=[False, True])
+    labels = [_short(float(value)) for value in table.get_column("importance")]
+    return table.with_columns(label=pl.Series(labels, dtype=pl.String))
+
+
 def feature_importance(importance: pl.DataFrame) -> str:
-    """Horizontal bars: mean drop in R² when a column is shuffled, with its std."""
-    table = importance.fill_null(0.0).reverse()  # largest at the top
-    figure, axes = _figure(max(2.5, 0.35 * table.height + 1.2))
+    """Horizontal bars, largest at the top, each labelled with its value: the mean drop in R²
+    when a column is shuffled (± std). A symmetric log scale keeps small (and negative) drops
+    visible beside one that dominates; inputs whose shuffling changed nothing show 0."""
+    table = importance_rows(importance)
+    values = table.get_column("importance").to_numpy()
+    figure, axes = _figure(max(2.5, 0.3 * table.height + 1.2))
     positions = np.arange(table.height)
-    axes.barh(
-        positions,
-        table.get_column("importance").to_numpy(),
-        xerr=table.get_column("std").to_numpy(),
-        color=BAR_COLOR,
+    axes.barh(positions, values, xerr=table.get_column("std").to_numpy(), color=BAR_COLOR)
+    nonzero = np.abs(values[values != 0])
+    small = float(nonzero.min()) if nonzero.size else 1.0
+    axes.set_xscale("symlog", linthresh=small)
+    # room for the value labels: a factor of 30 past the extremes on the log part of the scale
+    lowest = float(values.min(initial=0.0))
+    axes.set_xlim(
+        -small if lowest >= 0 else lowest * 30, max(float(values.max(initial=0.0)), small) * 30
     )
+    axes.set_xticks([])  # decade ticks crowd each other; every bar carries its value instead
+    for position, value, label in zip(positions, values, table["label"], strict=True):
+        axes.annotate(
+            label,
+            (float(value), float(position)),
+            xytext=(4 if value >= 0 else -4, 0),
+            textcoords="offset points",
+            ha="left" if value >= 0 else "right",
+            va="center",
+            fontsize=8,
+        )
     axes.set_yticks(positions, table.get_column("feature").to_list())
-    axes.set(xlabel="mean drop in R² when shuffled", title="Permutation feature importance")
+    axes.axvline(0.0, color="#555555", linewidth=0.8)
+    axes.set(
+        xlabel="mean drop in test R² when shuffled (log scale beyond the smallest drop)",
+        title="Permutation feature importance",
+    )
     axes.grid(axis="x", alpha=0.3)
     return svg_text(figure)
 
 
 def cv_fold_scores(folds: pl.DataFrame) -> str:
-    """RMSE per cross-validation fold with the mean as a line; R² in the labels."""
-    figure, axes = _figure(3.6)
+    """RMSE of each cross-validation fold as a dot (mean as a line), labelled with its RMSE and
+    R²; the axis spans the folds' range, so differences between folds are visible."""
+    figure, axes = _figure(max(2.4, 0.45 * folds.height + 1.2))
     fold = folds.get_column("fold").to_numpy()
-    rmse = folds.get_column("rmse").to_numpy()
-    bars = axes.bar(fold, rmse, color=POINT_COLOR)
-    axes.axhline(float(rmse.mean()), color=LINE_COLOR, linewidth=1)
-    labels = [
-        "R² -" if value is None else f"R² {value:.4f}" for value in folds.get_column("r2").to_list()
-    ]
-    axes.bar_label(bars, labels=labels, fontsize=8)
-    axes.set_xticks(fold, [str(value) for value in fold])
-    axes.set_ylim(0, float(rmse.max()) * 1.15)
-    axes.set(xlabel="fold", ylabel="RMSE", title="Cross-validation RMSE per fold (line: mean)")
+    rmse = folds.get_column("rmse").to_numpy().astype(float)
+    r2 = folds.get_column("r2").to_list()
+    positions = np.arange(folds.height)[::-1]  # fold 1 at the top
+    axes.scatter(rmse, positions, s=36, color=POINT_COLOR, zorder=3)
+    axes.axvline(float(rmse.mean()), color=LINE_COLOR, linewidth=1, label="mean")
+    for position, value, score in zip(positions, rmse, r2, strict=True):
+        label = f"{value:,.0f}" if abs(value) >= 100 else _short(float(value))
+        label += "" if score is None else f"  R² {score:.5f}"
+        axes.annotate(
+            label, (float(value), float(position)), xytext=(0, 7), textcoords="offset points",
+            ha="center", va="bottom", fontsize=8,
+        )  # fmt: skip
+    spread = float(rmse.max() - rmse.min()) or max(abs(float(rmse.mean())) * 0.05, 1e-9)
+    axes.set_xlim(float(rmse.min()) - 0.35 * spread, float(rmse.max()) + 0.35 * spread)
+    axes.set_ylim(-0.6, folds.height - 0.3)
+    axes.set_yticks(positions, [f"fold {value}" for value in fold])
+    axes.set(xlabel="RMSE (axis: the folds' range)", title="Cross-validation RMSE per fold")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.grid(axis="x", alpha=0.3)
     return svg_text(figure)

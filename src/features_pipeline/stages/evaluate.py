@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import polars as pl
 
@@ -14,6 +15,7 @@ from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
 from features_pipeline.errors import UserError
 from features_pipeline.io import (
+    atomic_dir,
     write_csv_atomic,
     write_json_atomic,
     write_parquet_atomic,
@@ -30,11 +32,19 @@ from features_pipeline.runner import StageFacts, main_for
 log = get_logger("stages.evaluate")
 
 
+def validation_metrics() -> dict[str, Any] | None:
+    """metrics/validation.json for the report's data-quality summary (None when absent: the
+    stage run on its own, outside the pipeline)."""
+    metrics = paths.VALIDATION_METRICS
+    return metrics.read_json() if metrics.path.exists() else None
+
+
 def run(args: argparse.Namespace) -> StageFacts:
     # the report draws its plots with matplotlib: imported when the stage runs, not on import
     from features_pipeline.report.build import report_data
+    from features_pipeline.report.content import gate_log
     from features_pipeline.report.html import render_html
-    from features_pipeline.report.markdown import render_markdown
+    from features_pipeline.report.markdown import figure_files, render_markdown
 
     params = read_params(args.params)
     evaluate = params.section("evaluate", EvaluateParams)
@@ -55,7 +65,7 @@ def run(args: argparse.Namespace) -> StageFacts:
         evaluation = evaluate_model(model, test, features, target, evaluate, key)
     log.info("test %s", " ".join(f"{k}={v}" for k, v in evaluation.metrics.items()))
     for gate in evaluation.gates:
-        log.info("gate %s: %s", "passed" if gate.passed else "FAILED", gate.describe())
+        log.log(*gate_log(gate))
 
     write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
     write_csv_atomic(evaluation.points, paths.PREDICTION_POINTS.path)
@@ -70,11 +80,21 @@ def run(args: argparse.Namespace) -> StageFacts:
                 "train": train.model_dump(mode="json"),
                 "evaluate": evaluate.model_dump(mode="json"),
             },
+            quality=validation_metrics(),
         )
         write_text_atomic(render_html(report), paths.REPORT_HTML.path)
+        with atomic_dir(paths.REPORT_FIGURES.path) as folder:
+            for name, svg in figure_files(report).items():
+                (folder / name).write_text(svg, encoding="utf-8")
         write_text_atomic(render_markdown(report), paths.REPORT_MD.path)
     write_json_atomic(evaluation.metrics_record(), paths.TEST_METRICS.path)
-    log.info("wrote %s, %s, %s", paths.TEST_METRICS, paths.REPORT_HTML, paths.REPORT_MD)
+    log.info(
+        "wrote %s, %s, %s (+ %s/)",
+        paths.TEST_METRICS,
+        paths.REPORT_HTML,
+        paths.REPORT_MD,
+        paths.REPORT_FIGURES,
+    )
     failed = failure_line(evaluation.gates)
     if failed and evaluate.fail_on_gate:
         raise UserError(f"{failed} (evaluate.fail_on_gate is true)")

@@ -15,6 +15,7 @@ from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.runner import StageFacts, main_for
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ValidateParams
+from features_pipeline.validation.quality import null_summary
 from features_pipeline.validation.validator import (
     validate_feature_table,
     validation_error,
@@ -46,7 +47,9 @@ def run(args: argparse.Namespace) -> StageFacts:
         result = validate_feature_table(frame, plan, inputs, validate, dataset)
         fields.update(checks=result.checks_run, failed=result.checks_failed)
     # Written on failure too, for inspection; DVC records them only when the stage passes.
-    write_json_atomic(validation_metrics(result), paths.VALIDATION_METRICS.path)
+    # nulls: two totals as metrics, the per-column counts as a list (not a metric: see null_summary)
+    metrics = {**validation_metrics(result), "nulls": null_summary(result.missing)}
+    write_json_atomic(metrics, paths.VALIDATION_METRICS.path)
     write_csv_atomic(result.cases, paths.VALIDATION_FAILURES.path)
     for line in warning_lines(result.warnings):
         log.warning("%s", line)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 import polars as pl
 
@@ -23,6 +24,20 @@ def missing_counts(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, int]:
             missing = missing | pl.col(name).is_nan()
         exprs.append(missing.sum().alias(name))
     return {name: int(count) for name, count in frame.select(exprs).row(0, named=True).items()}
+
+
+def null_summary(missing: Mapping[str, int]) -> dict[str, Any]:
+    """``metrics/validation.json``'s ``nulls``: two totals (DVC metrics) and the count per column.
+
+    The per-column counts are a list of ``{"column", "nulls"}`` (sorted by column): DVC shows
+    numbers and strings as metrics but never lists, so ``dvc exp show`` and ``dvc metrics diff``
+    get two data-quality columns instead of one per feature, and the report still has them all.
+    """
+    return {
+        "columns": sum(1 for count in missing.values() if count),
+        "total": sum(missing.values()),
+        "by_column": [{"column": name, "nulls": missing[name]} for name in sorted(missing)],
+    }
 
 
 def null_fraction_findings(
