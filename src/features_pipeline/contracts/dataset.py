@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from features_pipeline.contracts.params import (
     ParamsFile,
@@ -277,18 +284,18 @@ class DatasetParams(BaseModel):
 
     contract: Path = DEFAULT_CONTRACT
 
-    @model_validator(mode="after")
-    def _inside_the_project(self) -> DatasetParams:
-        if str(self.contract) in ("", "."):
+    @field_validator("contract")
+    @classmethod
+    def _inside_the_project(cls, contract: Path) -> Path:
+        """The contract is a project file (DVC tracks it as a params file): never outside it."""
+        if str(contract) in ("", "."):
+            raise plain_error("expected the path of a YAML file, e.g. config/dataset.yaml")
+        if not inside_project(contract):
             raise plain_error(
-                "contract: expected the path of a YAML file, e.g. config/dataset.yaml"
+                f"'{contract}' is outside the project; keep the dataset contract in the project "
+                "(e.g. config/dataset.yaml)"
             )
-        if not inside_project(self.contract):
-            raise plain_error(
-                f"contract: '{self.contract}' is outside the project; keep the dataset contract "
-                "in the project (e.g. config/dataset.yaml)"
-            )
-        return self
+        return contract
 
 
 def _column_error(source: str, name: str, exc: ValidationError) -> UserError:
