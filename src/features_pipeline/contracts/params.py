@@ -180,7 +180,7 @@ def describe_validation_error(
         message = f"unknown key{did_you_mean(key, _keys_at(model, tuple(first['loc'][:-1])))}"
     elif "input" in first and first["type"] not in ("missing", PLAIN_MESSAGE):
         message = f"{message} (got {first['input']!r})"
-    return f"{location}: {message}"
+    return f"{location}: {message}" if location else message
 
 
 def validated(model: type[T], payload: Any, source: str, prefix: str = "", hint: str = "") -> T:
