@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 PROG = "features-pipeline"
 STAGE_HELP = {
-    "ingest": "synthetic sample or CSV -> data/interim/sales.parquet (raw contract checked)",
+    "ingest": "synthetic sample or CSV -> data/interim/sales.parquet (dataset contract checked)",
     "features": "config/features.yaml -> data/features/ (table, fitted state, plan)",
     "validate": "check the feature table (pandera) -> metrics/validation.json",
     "train": "cross-validate and fit the model -> models/, metrics/train.json",
@@ -28,7 +28,8 @@ STAGE_HELP = {
 }
 
 DESCRIPTION = """\
-Reproducible sales-profit pipeline (ingest -> features -> validate -> train -> evaluate).
+Reproducible tabular ML pipeline (ingest -> features -> validate -> train -> evaluate); the
+table is described by the dataset contract (config/dataset.yaml: Sales Records by default).
 
 `dvc repro` runs the stages that changed; the stage subcommands below run one stage directly,
 with the same code (stages/<name>.py). Exit codes: 0 ok, 1 user error, 2 usage error.

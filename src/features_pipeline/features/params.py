@@ -8,15 +8,9 @@ from typing import Literal
 from pydantic import field_validator
 
 from features_pipeline.contracts.params import StrictModel, plain_error
+from features_pipeline.contracts.paths import inside_project
 
 Mode = Literal["planned", "sequential"]
-
-
-def inside_project(path: Path, root: Path | None = None) -> bool:
-    """Whether ``path`` (relative to ``root``, default the working directory: the project root
-    of every stage) stays inside ``root`` once ``..`` and symlinks are resolved."""
-    base = (root or Path.cwd()).resolve()
-    return (base / path).resolve().is_relative_to(base)
 
 
 class FeaturesParams(StrictModel):
