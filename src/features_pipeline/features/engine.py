@@ -224,7 +224,7 @@ def run_planned(
         learned.extend(tables)
         lazy = _run_level(lazy, level, tables, executor, sequences)
         seconds.append(time.perf_counter() - started)
-        collects = state is None and bool(tables)  # its time includes the lazy work before it
+        collects = state is None and bool(tables)  # its time includes earlier lazy levels
         span(log, "level", seconds[-1], level=depth, features=len(level), collects=collects)
     started = time.perf_counter()
     result = executor.materialize(_ordered_output(lazy.drop(*sequences.values()), plan))
