@@ -340,9 +340,18 @@ def test_the_ci_workflow_runs_ci_run_with_what_dvc_needs() -> None:
     assert workflow["jobs"]["pipeline"]["env"]["DVC_NO_ANALYTICS"] == "1"
     assert "git config user.email" in scripts
     assert "bash .ci/run" in scripts
-    assert 'dvc metrics diff "$base" --md' in scripts
-    assert 'dvc params diff "$base" --md' in scripts
-    assert "$GITHUB_STEP_SUMMARY" in scripts
+    # the summary job: cached reproduction, then the diffs against the base (scripts/ci_summary.sh)
+    summary = workflow["jobs"]["summary"]["steps"]
+    cache = next(step for step in summary if step.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".dvc/cache"
+    assert "hashFiles('dvc.lock')" in cache["with"]["key"]
+    reported = "\n".join(step.get("run", "") for step in summary)
+    assert reported.index("dvc checkout") < reported.index("dvc repro")
+    assert 'scripts/ci_summary.sh "$base" >> "$GITHUB_STEP_SUMMARY"' in reported
+    summary_script = (REPO_ROOT / "scripts/ci_summary.sh").read_text(encoding="utf-8")
+    assert 'dvc metrics diff "$base" --md' in summary_script
+    assert 'dvc params diff "$base" --md' in summary_script
+    assert 'dvc plots diff "$base" --json' in summary_script
     ci_run = (REPO_ROOT / ".ci/run").read_text(encoding="utf-8")
     assert "dvc repro --force" in ci_run
     assert "dvc repro --force\ngit diff --exit-code -- dvc.lock metrics/ plots/\n" in ci_run

@@ -2,7 +2,10 @@
 
 - ``setup_logging(verbosity, stage)``: ``[time] LEVEL stage: message`` on stderr, through rich's
   handler on a terminal and as plain lines otherwise (CI logs: no colour, wrapping or padding).
-- ``timed(logger, step, rows=..., cols=...)``: logs ``step{rows=10000 cols=14} took 0.123 s``.
+- ``timed(logger, step, rows=..., cols=...)``: logs ``step{rows=10000 cols=14} took 0.123 s``
+  (at INFO; ``at=logging.DEBUG`` for a detail span).
+- ``span(logger, step, seconds, **fields)``: the same line for a step timed elsewhere, at DEBUG
+  (``-v`` or ``LOG_LEVEL=debug``): one per feature, learned table and CV fold.
 - ``progress(description, total)`` / ``track(iterable, description)`` / ``status(description)``:
   rich progress bars and spinners, shown only on an interactive stderr and never under ``-q``,
   so CI logs and redirected output stay clean.
@@ -92,14 +95,39 @@ def get_logger(name: str) -> logging.Logger:
 
 
 @contextmanager
-def timed(logger: logging.Logger, step: str, **fields: object) -> Iterator[dict[str, object]]:
-    """Log ``step{k=v ...} took N s``; the caller may add fields (e.g. rows) to the yielded dict."""
+def timed(
+    logger: logging.Logger, step: str, /, *, at: int = logging.INFO, **fields: object
+) -> Iterator[dict[str, object]]:
+    """Log ``step{k=v ...} took N s`` at level ``at``; the caller may add fields (e.g. rows) to the
+    yielded dict."""
     extra: dict[str, object] = dict(fields)
     start = time.perf_counter()
     yield extra
-    seconds = time.perf_counter() - start
-    described = " ".join(f"{key}={value}" for key, value in extra.items())
-    logger.info("%s{%s} took %.3f s", step, described, seconds)
+    span(logger, step, time.perf_counter() - start, at=at, **extra)
+
+
+def span(
+    logger: logging.Logger,
+    step: str,
+    seconds: float,
+    /,
+    *,
+    at: int = logging.DEBUG,
+    **fields: object,
+) -> None:
+    """Log ``step{k=v ...} took N s`` for a step timed by the caller (DEBUG unless ``at``)."""
+    if logger.isEnabledFor(at):
+        described = " ".join(f"{key}={_shown(value)}" for key, value in fields.items())
+        logger.log(at, "%s{%s} took %.3f s", step, described, seconds)
+
+
+def _shown(value: object) -> str:
+    """A field value on one line: sequences comma-joined, floats to 6 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, tuple | list):
+        return ",".join(str(item) for item in value) or "-"
+    return str(value)
 
 
 def progress_enabled(console: Console | None = None) -> bool:

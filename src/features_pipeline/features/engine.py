@@ -9,6 +9,8 @@ reuses on new rows (always with Polars).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from features_pipeline.features.params import Mode
 from features_pipeline.features.plan import Plan, PlannedFeature
 from features_pipeline.features.state import FittedState, LearnedTable
 from features_pipeline.features.types import FittedFeature
-from features_pipeline.logs import get_logger, timed
+from features_pipeline.logs import get_logger, span
 
 log = get_logger(__name__)
 
@@ -87,8 +89,9 @@ def learn_tables(
     """Fit ``features`` on the training rows of ``frame`` (all key sets in one collect)."""
     train = frame.filter(nw.col(SPLIT) == TRAIN)
     grouped = _by_keys(features)
+    started = time.perf_counter()
     tables = executor.collect_all(learn_queries(train, features))
-    return [
+    learned = [
         LearnedTable(
             keys=keys,
             features=tuple(feature.name for feature in group),
@@ -96,6 +99,18 @@ def learn_tables(
         )
         for (keys, group), table in zip(grouped.items(), tables, strict=True)
     ]
+    seconds = time.perf_counter() - started  # one collect for all key sets: the tables share it
+    for table in learned:
+        span(
+            log,
+            "learned_table",
+            seconds,
+            keys=table.keys,
+            features=table.features,
+            rows=table.table.height,
+            tables_in_one_collect=len(learned),
+        )
+    return learned
 
 
 def attach_learned(frame: Frame, table: LearnedTable, executor: Executor) -> Frame:
@@ -202,16 +217,47 @@ def run_planned(
     orderings = list(dict.fromkeys(o for p in plan.features if (o := p.feature.ordering())))
     lazy, sequences = executor.with_sequences(frame, orderings)
     learned: list[LearnedTable] = []
+    seconds: list[float] = []
     for depth, level in enumerate(plan.levels):
-        with timed(log, "level", level=depth, features=len(level)):
-            lazy, tables = _level_tables(lazy, level, state, executor)
-            learned.extend(tables)
-            for planned in level:
-                log.debug("%s = %s", planned.name, build_expression(planned, sequences))
-            lazy = _run_level(lazy, level, tables, executor, sequences)
+        started = time.perf_counter()
+        lazy, tables = _level_tables(lazy, level, state, executor)
+        learned.extend(tables)
+        lazy = _run_level(lazy, level, tables, executor, sequences)
+        seconds.append(time.perf_counter() - started)
+        collects = state is None and bool(tables)  # its time includes earlier lazy levels
+        span(log, "level", seconds[-1], level=depth, features=len(level), collects=collects)
+    started = time.perf_counter()
     result = executor.materialize(_ordered_output(lazy.drop(*sequences.values()), plan))
+    collected = time.perf_counter() - started
     check_domains(result, plan, executor)
+    if log.isEnabledFor(logging.DEBUG):
+        _log_features(plan, seconds, collected, _rows(result, executor))
     return result, _state(plan, state, learned)
+
+
+def _rows(frame: Frame, executor: Executor) -> int:
+    [counted] = executor.collect_all([frame.select(nw.len().alias("rows"))])
+    return int(counted.item())
+
+
+def _log_features(plan: Plan, seconds: Sequence[float], collect: float, rows: int) -> None:
+    """A DEBUG span per feature. A level's features are computed together (one ``with_columns``),
+    so their seconds are the level's (``seconds=level``). Levels are lazy: their work runs in the
+    next collect, that of a level that learns tables (``collects=True``) or the final one."""
+    span(log, "collect", collect, rows=rows, after_level=len(plan.levels) - 1)
+    for index, planned in enumerate(plan.features, start=1):
+        span(
+            log,
+            "feature",
+            seconds[planned.level],
+            index=index,
+            name=planned.name,
+            type=planned.feature.type,
+            kind=planned.kind.value,
+            level=planned.level,
+            rows=rows,
+            seconds="level",
+        )
 
 
 def run_sequential(

@@ -10,11 +10,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from features_pipeline.logs import track
+from features_pipeline.logs import get_logger, span, track
 from features_pipeline.model.metrics import Metrics, regression_metrics, round_sig
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
+
+log = get_logger(__name__)
 
 SCORES: tuple[str, ...] = ("rmse", "mae", "r2")
 
@@ -74,8 +76,8 @@ def cross_validate(
     scores: list[Metrics] = []
     seconds: list[float] = []
     fold_indices = splitter.split(np.zeros(features.height))
-    for train_index, test_index in track(
-        fold_indices, f"cross-validation folds{label}", total=folds
+    for fold, (train_index, test_index) in enumerate(
+        track(fold_indices, f"cross-validation folds{label}", total=folds), start=1
     ):
         model = clone(pipeline)
         start = time.perf_counter()
@@ -83,4 +85,14 @@ def cross_validate(
         seconds.append(time.perf_counter() - start)
         predicted = model.predict(features[test_index])
         scores.append(regression_metrics(y[test_index], predicted, digits=None))
+        span(
+            log,
+            "cv_fold",
+            time.perf_counter() - start,
+            fold=f"{fold}/{folds}",
+            train_rows=len(train_index),
+            rows=len(test_index),
+            rmse=_rounded(scores[-1]["rmse"]),
+            fit_seconds=round(seconds[-1], 3),
+        )
     return CvResult(folds=scores, fit_seconds=seconds)
