@@ -7,14 +7,17 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 from support import run_command
 
 from features_pipeline.doctor import (
     check_rwlock,
     check_temps,
+    declared_outputs,
     is_dvc_command,
     rwlock_problem,
     summary,
+    truncated_stage,
 )
 
 DEAD_PID = 2**22 + 1  # above Linux's pid_max limit: never a live process
@@ -115,3 +118,29 @@ def test_doctor_repairs_what_a_killed_run_leaves(project_repo: Path) -> None:
     run_command(["dvc", "repro"], root)
     healthy = run_command(["features-pipeline", "doctor", "--check"], root)
     assert healthy.stdout.splitlines()[-1].startswith("doctor: healthy")
+
+
+def lock_cut_at_a_line(text: str, stage: str) -> str:
+    """``text`` (a dvc.lock) cut at a line boundary inside ``stage``'s params, as a kill while
+    DVC rewrites the file in place leaves it: still valid YAML."""
+    lines = text.splitlines(keepends=True)
+    start = lines.index(f"  {stage}:\n")
+    params = next(i for i in range(start, len(lines)) if lines[i] == "    params:\n")
+    return "".join(lines[: params + 3])
+
+
+def test_a_dvc_lock_cut_at_a_line_boundary_is_found_though_it_parses() -> None:
+    """The cut file parses as YAML but its last stage lacks its outputs: doctor says so (and,
+    like for invalid YAML, restores the committed dvc.lock)."""
+    root = Path(__file__).resolve().parents[1]
+    lock = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8"))
+    declared = declared_outputs(root)
+    assert truncated_stage(lock, declared) is None
+    cut = yaml.safe_load(lock_cut_at_a_line((root / "dvc.lock").read_text("utf-8"), "train"))
+    assert isinstance(cut, dict)
+    assert truncated_stage(cut, declared) == "truncated (stage 'train' lists 0 of its 4 outputs)"
+    without_size = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8"))
+    del without_size["stages"]["evaluate"]["outs"][-1]["size"]
+    assert truncated_stage(without_size, declared) == (
+        "truncated (stage 'evaluate' has an output without its hash)"
+    )

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from features_pipeline.contracts.paths import PROJECT_FILE
 from features_pipeline.io import pid_alive, sweep_stale_temps
 
 OUTPUT_DIRS = ("data", "models", "metrics", "plots", "reports")
@@ -107,6 +108,37 @@ def dvc_lock_corrupt(root: Path) -> str | None:
         return f"not valid YAML ({type(error).__name__})"
     if not isinstance(data, dict) or "stages" not in data:
         return "empty or truncated (no stages)"
+    return truncated_stage(data, declared_outputs(root))
+
+
+def declared_outputs(root: Path) -> dict[str, int]:
+    """``{stage: number of outs, metrics and plots}`` that dvc.yaml declares."""
+    try:
+        pipeline = yaml.safe_load((root / PROJECT_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    stages = pipeline.get("stages") if isinstance(pipeline, dict) else None
+    return {
+        name: sum(len(stage.get(key) or ()) for key in ("outs", "metrics", "plots"))
+        for name, stage in (stages or {}).items()
+        if isinstance(stage, dict)
+    }
+
+
+def truncated_stage(lock: dict[str, Any], declared: dict[str, int]) -> str | None:
+    """Why a dvc.lock that parses is still cut short: DVC writes it in place (not atomically),
+    and a kill at a line boundary leaves valid YAML whose last stage lacks its outputs (its
+    ``outs`` come last) or their hashes. None when every locked stage is whole."""
+    for name, entry in (lock.get("stages") or {}).items():
+        if not isinstance(entry, dict) or "cmd" not in entry:
+            return f"truncated (stage {name!r} has no cmd)"
+        outs = entry.get("outs") or []
+        expected = declared.get(name)
+        if expected is not None and len(outs) != expected:
+            return f"truncated (stage {name!r} lists {len(outs)} of its {expected} outputs)"
+        for out in outs:
+            if not isinstance(out, dict) or not {"md5", "size"} <= out.keys():
+                return f"truncated (stage {name!r} has an output without its hash)"
     return None
 
 
