@@ -1,0 +1,202 @@
+"""The typed read (numbers parsed by the CSV reader) gives exactly what the text path gives: the
+same table, or the same error line and details; awkward cells fall back to the text path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sales_columns as c
+from support import Dialect, csv_text
+
+from features_pipeline.contracts.dataset import DatasetContract, parse_contract
+from features_pipeline.errors import UserError
+from features_pipeline.ingest.csv_reader import (
+    open_csv,
+    parse_strings,
+    read_csv_table,
+    read_typed,
+    scan_raw_strings,
+)
+
+SOURCE = "config/any.yaml"
+ANY = parse_contract(
+    {
+        "name": "any",
+        "columns": {
+            "id": {"type": "integer"},
+            "n": {"type": "integer", "nullable": True},
+            "x": {"type": "float", "nullable": True},
+            "price": {"type": "money"},
+            "day": {
+                "type": "date",
+                "formats": ["%d.%m.%y", "%Y-%m-%d"],
+                "two_digit_year_pivot": 50,
+                "years": [1950, 2049],
+            },
+            "at": {"type": "datetime", "nullable": True},
+            "flag": {"type": "boolean", "nullable": True},
+            "note": {"type": "text", "nullable": True},
+            "kind": {"type": "category"},
+        },
+        "key": ["id"],
+        "target": "price",
+    },
+    SOURCE,
+)
+HEADER = "ID,n,X,Price,Day,at,flag,note,Kind"
+ROWS = [
+    "1,5,0.5,12.50,28.05.10,2010-05-28 14:30:00,true,hello,a",
+    "2,,,3,01.01.49,,,,b",
+    '3,-7,1e3,0.1,2010-05-28,2010-05-28T01:02:03,N,"quoted, text",c',
+]
+COLUMNS = HEADER.split(",")
+# cells the typed read and the text path might see differently
+AWKWARD = [
+    "",
+    " ",
+    " 5",
+    "5 ",
+    "+5",
+    "-0",
+    "5.",
+    ".5",
+    "1e3",
+    "1_000",
+    "0x1F",
+    "9223372036854775808",
+    "inf",
+    "-inf",
+    "NaN",
+    "1e300",
+    "1e14",
+    '"5"',
+    '" 7 "',
+    '""',
+    "12.4O",
+    "٥",
+    "28.05.10",
+    "2010-05-28",
+    "31.02.10",
+    "28.05.1810",
+    "yes",
+    "x" * 1001,
+]
+
+
+def text_path(path: Path, dataset: DatasetContract, source: str) -> pl.DataFrame:
+    """Today's reference: every cell read as text, then cast."""
+    return parse_strings(path, scan_raw_strings(path, dataset), dataset, source)
+
+
+def outcome(read: object, path: Path, dataset: DatasetContract, source: str) -> tuple[object, ...]:
+    try:
+        frame = read(path, dataset, source)  # type: ignore[operator]
+    except UserError as error:
+        details = None if error.details is None else error.details.to_dicts()
+        return ("error", str(error), details)
+    return ("table", frame.schema, frame.to_dicts())
+
+
+def assert_same(path: Path, dataset: DatasetContract = ANY, source: str = SOURCE) -> None:
+    assert outcome(read_csv_table, path, dataset, source) == outcome(
+        text_path, path, dataset, source
+    )
+
+
+def typed_only(path: Path, dataset: DatasetContract = ANY) -> pl.DataFrame | None:
+    separator, mapping = open_csv(path, dataset)
+    return read_typed(path, separator, mapping, dataset)
+
+
+def write(tmp_path: Path, lines: list[str], newline: str = "\n", name: str = "t.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    return path
+
+
+def test_a_clean_file_takes_the_typed_read(tmp_path: Path) -> None:
+    path = write(tmp_path, [HEADER, *ROWS])
+    typed = typed_only(path)
+    assert typed is not None
+    assert typed.equals(text_path(path, ANY, SOURCE))
+    assert typed.schema == pl.Schema(ANY.dtypes)
+
+
+def test_the_shipped_sales_file_takes_the_typed_read(
+    sales_small: pl.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text(csv_text(sales_small, Dialect()), encoding="utf-8")
+    typed = typed_only(path, c.SALES)
+    assert typed is not None
+    assert typed.equals(sales_small)
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("cell", AWKWARD, ids=lambda cell: repr(cell[:12]))
+def test_an_awkward_cell_gives_what_the_text_path_gives(
+    tmp_path: Path, column: str, cell: str
+) -> None:
+    index = COLUMNS.index(column)
+    fields = ROWS[0].split(",")
+    fields[index] = cell
+    assert_same(write(tmp_path, [HEADER, ",".join(fields), *ROWS[1:]]))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize("bom", [False, True])
+def test_dialects_give_the_same_table(
+    tmp_path: Path, newline: str, separator: str, bom: bool
+) -> None:
+    lines = [line.replace(",", separator) for line in [HEADER, *ROWS[:2]]]
+    lines[0] = ("\ufeff" if bom else "") + lines[0]
+    path = write(tmp_path, lines, newline)
+    assert typed_only(path) is not None
+    assert_same(path)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [HEADER],
+        [HEADER, "", ""],
+        [HEADER, ROWS[0], ",,,,,,,,", ROWS[1]],
+        [HEADER, ROWS[0], "", ROWS[1]],
+        [HEADER, ROWS[0] + ",extra"],
+        [HEADER, ROWS[0].rsplit(",", 2)[0]],
+        [HEADER, ROWS[0], ROWS[0]],
+        [HEADER + ",Unknown", ROWS[0] + ",z", ROWS[1] + ","],
+        [HEADER, ROWS[0].replace("hello", '"unclosed')],
+    ],
+    ids=[
+        "header-only",
+        "blank-lines",
+        "separators-only-line",
+        "blank-line-inside",
+        "extra-field",
+        "missing-fields",
+        "duplicate-key",
+        "unknown-column",
+        "unclosed-quote",
+    ],
+)
+def test_broken_files_give_the_same_outcome(tmp_path: Path, lines: list[str]) -> None:
+    assert_same(write(tmp_path, lines))
+
+
+def test_bytes_that_are_not_utf8_give_the_same_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(f"{HEADER}\n{ROWS[0]}\n".replace("hello", "Cura\xe7ao").encode("latin-1"))
+    assert typed_only(path) is None
+    assert_same(path)
+
+
+def test_a_trailing_blank_after_a_number_falls_back_to_the_text_path(tmp_path: Path) -> None:
+    """The CSV reader refuses ``5 `` where the text path strips it: same table, slower path."""
+    path = write(tmp_path, [HEADER, ROWS[0].replace("1,5,", "1 ,5 ,", 1)])
+    assert typed_only(path) is None
+    assert read_csv_table(path, ANY, SOURCE).get_column("n").to_list() == [5]
+    assert_same(path)
