@@ -13,7 +13,9 @@ from support import Dialect, csv_text
 from features_pipeline.contracts.dataset import DatasetContract, parse_contract
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.csv_reader import (
+    _parse_expression,
     open_csv,
+    parse_distinct,
     parse_strings,
     read_csv_table,
     read_typed,
@@ -142,7 +144,8 @@ def test_an_awkward_cell_gives_what_the_text_path_gives(
     index = COLUMNS.index(column)
     fields = ROWS[0].split(",")
     fields[index] = cell
-    assert_same(write(tmp_path, [HEADER, ",".join(fields), *ROWS[1:]]))
+    # repeated rows: the dates are parsed by distinct value (few distinct among many cells)
+    assert_same(write(tmp_path, [HEADER, ",".join(fields), *ROWS[1:] * 4]))
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
@@ -200,3 +203,11 @@ def test_a_trailing_blank_after_a_number_falls_back_to_the_text_path(tmp_path: P
     assert typed_only(path) is None
     assert read_csv_table(path, ANY, SOURCE).get_column("n").to_list() == [5]
     assert_same(path)
+
+
+@pytest.mark.parametrize("repeat", [1, 5], ids=["mostly-distinct", "repeated"])
+def test_parsing_distinct_dates_gives_what_parsing_every_cell_gives(repeat: int) -> None:
+    spec = ANY.columns["day"]
+    cells = pl.Series("day", [" 28.05.10", "28.05.10", None, "31.02.10", "01.01.49 ", "x"] * repeat)
+    every = cells.to_frame().select(_parse_expression("day", spec, spec.date_formats[:1]))
+    assert parse_distinct(cells, spec, spec.date_formats[:1]).to_frame().equals(every)
