@@ -21,6 +21,7 @@ from features_pipeline.ingest.csv_reader import (
     read_typed,
     scan_raw_strings,
 )
+from features_pipeline.ingest.synthetic import generate_sales
 
 SOURCE = "config/any.yaml"
 ANY = parse_contract(
@@ -211,3 +212,16 @@ def test_parsing_distinct_dates_gives_what_parsing_every_cell_gives(repeat: int)
     cells = pl.Series("day", [" 28.05.10", "28.05.10", None, "31.02.10", "01.01.49 ", "x"] * repeat)
     every = cells.to_frame().select(_parse_expression("day", spec, spec.date_formats[:1]))
     assert parse_distinct(cells, spec, spec.date_formats[:1]).to_frame().equals(every)
+
+
+def test_the_parquet_file_is_byte_identical_to_the_text_paths(tmp_path: Path) -> None:
+    """The parquet writer's row groups follow the table's chunks: the typed read keeps the
+    reader's chunks in every column (dates parsed by distinct value included)."""
+    path = tmp_path / "sales.csv"
+    path.write_text(csv_text(generate_sales(100_000, seed=3), Dialect()), encoding="utf-8")
+    typed, text = typed_only(path, c.SALES), text_path(path, c.SALES, SOURCE)
+    assert typed is not None
+    assert len(text.get_column(c.ORDER_DATE).chunk_lengths()) > 1  # the case that matters
+    typed.write_parquet(tmp_path / "typed.parquet")
+    text.write_parquet(tmp_path / "text.parquet")
+    assert (tmp_path / "typed.parquet").read_bytes() == (tmp_path / "text.parquet").read_bytes()

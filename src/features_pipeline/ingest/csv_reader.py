@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import itertools
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -526,7 +527,21 @@ def parse_distinct(cells: pl.Series, spec: ColumnSpec, date_formats: Sequence[st
     distinct = cells.unique().drop_nulls()
     if 2 * distinct.len() > cells.len():  # mostly distinct (timestamps): parse every cell
         return parse(cells)
-    return cells.replace_strict(distinct, parse(distinct), default=None, return_dtype=spec.dtype)
+    parsed = cells.replace_strict(distinct, parse(distinct), default=None, return_dtype=spec.dtype)
+    return chunked_like(parsed, cells)
+
+
+def chunked_like(values: pl.Series, layout: pl.Series) -> pl.Series:
+    """``values`` in the chunks of ``layout`` (no copy). The parquet writer's row groups follow
+    the table's chunks: a column in other chunks would change the bytes of the file."""
+    lengths = layout.chunk_lengths()
+    if values.chunk_lengths() == lengths:
+        return values
+    starts = itertools.accumulate(lengths, initial=0)
+    return pl.concat(
+        [values.slice(start, length) for start, length in zip(starts, lengths, strict=False)],
+        rechunk=False,
+    )
 
 
 def read_typed(
