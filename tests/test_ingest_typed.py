@@ -3,6 +3,7 @@ same table, or the same error line and details; awkward cells fall back to the t
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import polars as pl
@@ -225,3 +226,27 @@ def test_the_parquet_file_is_byte_identical_to_the_text_paths(tmp_path: Path) ->
     typed.write_parquet(tmp_path / "typed.parquet")
     text.write_parquet(tmp_path / "text.parquet")
     assert (tmp_path / "typed.parquet").read_bytes() == (tmp_path / "text.parquet").read_bytes()
+
+
+def test_random_numbers_read_typed_are_bit_identical_to_the_text_paths(tmp_path: Path) -> None:
+    """The reader's float parser and the string cast agree to the last bit (both correctly
+    rounded): random decimals with up to 17 significant digits, exponents and signs."""
+    rng = random.Random(16)
+    floats = [
+        f"{rng.choice(['', '-', '+'])}{rng.randrange(10 ** rng.randint(1, 17))}"
+        f".{rng.randrange(10**6)}e{rng.randint(-30, 12)}"
+        for _ in range(3000)
+    ]
+    floats += [f"{rng.uniform(-1e12, 1e12):.{rng.randint(0, 12)}f}" for _ in range(3000)]
+    lines = [HEADER] + [
+        f"{i},{rng.randint(-(2**62), 2**62)},{value},1.5,28.05.10,,,,a"
+        for i, value in enumerate(floats)
+    ]
+    path = write(tmp_path, lines)
+    typed = typed_only(path)
+    assert typed is not None
+    text = text_path(path, ANY, SOURCE)
+    for name in ("n", "x"):
+        assert typed.get_column(name).to_list() == text.get_column(name).to_list()
+    bits = [frame.get_column("x").to_numpy().view("u8").tolist() for frame in (typed, text)]
+    assert bits[0] == bits[1]
