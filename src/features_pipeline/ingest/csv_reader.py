@@ -3,6 +3,10 @@
 Accepted: headers in any case and spacing (``Item Type``, ``item_type``), ``,`` or ``;``
 separators, CRLF or LF, a UTF-8 BOM, dates in the contract's formats (two-digit years with a
 declared pivot), money with or without trailing zeros.
+
+A file is read typed in one pass (numbers parsed by Polars' CSV reader, dates once per distinct
+value); a file that pass cannot read cleanly is read again with every cell as text, and the
+error names the line, column and value (:func:`read_csv_table`).
 """
 
 from __future__ import annotations
@@ -526,8 +530,11 @@ def parse_distinct(cells: pl.Series, spec: ColumnSpec, date_formats: Sequence[st
 
     distinct = cells.unique().drop_nulls()
     if 2 * distinct.len() > cells.len():  # mostly distinct (timestamps): parse every cell
-        return parse(cells)
-    parsed = cells.replace_strict(distinct, parse(distinct), default=None, return_dtype=spec.dtype)
+        parsed = parse(cells)
+    else:
+        parsed = cells.replace_strict(
+            distinct, parse(distinct), default=None, return_dtype=spec.dtype
+        )
     return chunked_like(parsed, cells)
 
 
