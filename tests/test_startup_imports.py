@@ -6,9 +6,9 @@ scikit-learn's testing helpers) and matplotlib cost 0.5-1.5 s each: train and ev
 them inside the functions that fit, save, load and plot, so ``--help``, a failing params check
 and the stages that never model pay nothing for them.
 
-TODO (not this module's files): ingest and validate still load pandas, pandera and pyarrow at
-import, through ``features_pipeline/pandera_polars.py`` (imported by ``ingest/contract.py`` and
-``validation/validator.py``); for them only the modelling and plotting libraries are asserted.
+pandera (with pandas and pyarrow, ~0.5 s) likewise loads only when a schema is built or checked
+(``ingest/contract.py``, ``validation/schema.py``, ``validation/validator.py`` import it inside
+their functions), so no stage module loads pandas, pandera or pyarrow at import.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from features_pipeline.stages import STAGES
 SRC = Path(__file__).resolve().parents[1] / "src"
 MODELLING = frozenset({"sklearn", "scipy", "skops", "matplotlib"})
 DATAFRAME = frozenset({"pandas", "pandera", "pyarrow", "pytest"})
-# stages that may still load DATAFRAME at import (see the module docstring's TODO)
-STILL_LOADING_PANDAS = frozenset({"ingest", "validate"})
 
 
 @cache
@@ -56,9 +54,9 @@ def test_importing_a_stage_loads_no_modelling_or_plotting_library(stage: str) ->
     assert not loaded & MODELLING, f"stage {stage} imports {sorted(loaded & MODELLING)}"
 
 
-@pytest.mark.parametrize("stage", sorted(set(STAGES) - STILL_LOADING_PANDAS))
+@pytest.mark.parametrize("stage", STAGES)
 def test_importing_a_stage_loads_no_dataframe_library(stage: str) -> None:
-    """features, train and evaluate: no pandas, pandera, pyarrow (or pytest) either."""
+    """No pandas, pandera, pyarrow (or pytest) either, ingest and validate included."""
     loaded = loaded_by(f"features_pipeline.stages.{stage}")
     assert not loaded & DATAFRAME, f"stage {stage} imports {sorted(loaded & DATAFRAME)}"
 
@@ -85,3 +83,27 @@ def test_what_train_needs_is_loaded_when_it_fits() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip() == "True"
+
+
+def run_fresh(code: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_pandera_is_loaded_when_the_raw_contract_is_checked() -> None:
+    """The other side for ingest and validate: building the raw contract's schema (what the ingest
+    stage checks, and what validate extends) does import pandera."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from features_pipeline.contracts.dataset import load_contract\n"
+        "from features_pipeline.ingest.contract import raw_schema\n"
+        f"dataset = load_contract(Path({str(SRC.parent / 'config' / 'dataset.yaml')!r}))\n"
+        "before = 'pandera' in sys.modules\n"
+        "raw_schema(dataset)\n"
+        "print(before, 'pandera' in sys.modules)\n"
+    )
+    assert run_fresh(code) == "False True"

@@ -4,6 +4,7 @@ dataset contract (``config/dataset.yaml``): types, not-null, unique key, value r
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -18,8 +19,10 @@ from features_pipeline.contracts.dataset import (
     SumRule,
 )
 from features_pipeline.errors import UserError
-from features_pipeline.pandera_polars import PolarsData, pa
 from features_pipeline.schema_report import schema_errors_to_user_error
+
+if TYPE_CHECKING:  # pandera (with pandas and pyarrow) loads when a schema is built, not at import
+    from features_pipeline.pandera_polars import PolarsData, pa
 
 
 def _cents(name: str) -> pl.Expr:
@@ -29,6 +32,8 @@ def _cents(name: str) -> pl.Expr:
 
 def _row_check(expression: pl.Expr, columns: Iterable[str], message: str) -> pa.Check:
     """A check comparing columns of the same row, skipped when any of them is absent."""
+    from features_pipeline.pandera_polars import pa
+
     needed = tuple(columns)
 
     def check(data: PolarsData) -> pl.LazyFrame:
@@ -71,6 +76,8 @@ def _number(value: float) -> str:
 
 
 def _value_checks(name: str, spec: ColumnSpec) -> list[pa.Check]:
+    from features_pipeline.pandera_polars import pa
+
     checks: list[pa.Check] = []
     if spec.greater_than is not None:
         bound = spec.greater_than
@@ -97,6 +104,8 @@ def raw_columns(
 ) -> dict[str, pa.Column]:
     """pandera columns of the raw contract; columns not in ``required`` (default: those the
     contract requires) may be absent."""
+    from features_pipeline.pandera_polars import pa
+
     required_set = set(dataset.required_columns if required is None else required)
     columns = {
         name: pa.Column(
@@ -120,6 +129,8 @@ def raw_schema(
 ) -> pa.DataFrameSchema:
     """The raw contract as a pandera schema (a key of several columns: unique together);
     ``required`` overrides which columns must be present (default: the contract's)."""
+    from features_pipeline.pandera_polars import pa
+
     unique = list(dataset.key) if len(dataset.key) > 1 else None
     return pa.DataFrameSchema(
         raw_columns(dataset, required), name=f"raw {dataset.name}", strict=False, unique=unique
@@ -139,6 +150,8 @@ def check_raw_contract(
 
     Raises a UserError naming the source, column, check and the first offending rows.
     """
+    from features_pipeline.pandera_polars import pa
+
     if frame.height == 0:
         raise UserError(f"{source}: no data rows")
     try:

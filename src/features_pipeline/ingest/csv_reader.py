@@ -3,19 +3,24 @@
 Accepted: headers in any case and spacing (``Item Type``, ``item_type``), ``,`` or ``;``
 separators, CRLF or LF, a UTF-8 BOM, dates in the contract's formats (two-digit years with a
 declared pivot), money with or without trailing zeros.
+
+A file is read typed in one pass (numbers parsed by Polars' CSV reader, dates once per distinct
+value); a file that pass cannot read cleanly is read again with every cell as text, and the
+error names the line, column and value (:func:`read_csv_table`).
 """
 
 from __future__ import annotations
 
 import csv
 import errno
+import itertools
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
 
-from features_pipeline.contracts.dataset import ColumnSpec, DatasetContract
+from features_pipeline.contracts.dataset import TEMPORAL, ColumnSpec, DatasetContract
 from features_pipeline.errors import UserError
 from features_pipeline.logs import get_logger
 from features_pipeline.schema_report import MAX_SHOWN_CHARS, clipped, shown
@@ -256,32 +261,49 @@ def canonical_names(path: Path, headers: list[str], dataset: DatasetContract) ->
     return mapping
 
 
+def _scan(
+    path: Path, separator: str, typed: Mapping[str, pl.DataType] | None = None
+) -> pl.LazyFrame:
+    """The CSV scan every read shares: cells as strings but the ``typed`` columns."""
+    return pl.scan_csv(
+        path,
+        separator=separator,
+        infer_schema=False,
+        schema_overrides=typed,
+        encoding="utf8",
+        truncate_ragged_lines=False,
+        empty_string_is_null=True,
+    )
+
+
+def open_csv(path: Path, dataset: DatasetContract) -> tuple[str, dict[str, str]]:
+    """Check the header of ``path``: (separator, raw header -> canonical name)."""
+    header = read_header(path, dataset)
+    separator = detect_separator(header)
+    check_header(path, header, separator, dataset)
+    try:
+        headers = _scan(path, separator).collect_schema().names()
+    except pl.exceptions.NoDataError:
+        raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
+    return separator, canonical_names(path, headers, dataset)
+
+
+def _strings(path: Path, separator: str, mapping: Mapping[str, str]) -> pl.LazyFrame:
+    return (
+        _scan(path, separator)
+        .with_row_index(LINE_COLUMN, offset=FIRST_DATA_LINE)
+        .filter(~pl.all_horizontal(pl.exclude(LINE_COLUMN).is_null()))  # blank lines carry no data
+        .select(LINE_COLUMN, *[pl.col(raw).alias(name) for raw, name in mapping.items()])
+    )
+
+
 def scan_raw_strings(path: Path, dataset: DatasetContract) -> pl.LazyFrame:
     """All cells as strings, the contract's column names, plus the file line number of each row.
 
     Lazy: nothing but the header is read until the caller collects (one parallel pass).
     """
-    header = read_header(path, dataset)
-    separator = detect_separator(header)
-    check_header(path, header, separator, dataset)
-    scan = pl.scan_csv(
-        path,
-        separator=separator,
-        infer_schema=False,
-        encoding="utf8",
-        truncate_ragged_lines=False,
-        empty_string_is_null=True,
-    )
-    try:
-        headers = scan.collect_schema().names()
-    except pl.exceptions.NoDataError:
-        raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
-    mapping = canonical_names(path, headers, dataset)
-    return (
-        scan.with_row_index(LINE_COLUMN, offset=FIRST_DATA_LINE)
-        .filter(~pl.all_horizontal(pl.exclude(LINE_COLUMN).is_null()))  # blank lines carry no data
-        .select(LINE_COLUMN, *[pl.col(raw).alias(name) for raw, name in mapping.items()])
-    )
+    separator, mapping = open_csv(path, dataset)
+    return _strings(path, separator, mapping)
 
 
 def collect_csv(path: Path, query: pl.LazyFrame, dataset: DatasetContract) -> pl.DataFrame:
@@ -386,9 +408,11 @@ def parse_error(path: Path, strings: pl.DataFrame, name: str, problem: str) -> U
 
 
 def _range_checks(
-    present: Sequence[str], dataset: DatasetContract, source: str
+    present: Sequence[str], dataset: DatasetContract, source: str, quick: bool = False
 ) -> list[tuple[str, pl.Expr, str]]:
-    """(column, true where the parsed value is out of range, problem) for parsed columns."""
+    """(column, true where the parsed value is out of range, problem) for parsed columns;
+    ``quick``: cheaper checks, true wherever the exact ones may be (text length in bytes, the
+    years of the earliest and latest date alone), for :func:`read_typed`."""
     checks: list[tuple[str, pl.Expr, str]] = []
     for name in present:
         spec, value = dataset.columns[name], pl.col(name)
@@ -398,10 +422,13 @@ def _range_checks(
             too_big = (value.abs() > MAX_MONEY).fill_null(False)
             checks.append((name, too_big, f"are above {MAX_MONEY:,.0f}"))
         elif spec.type in ("text", "category"):
-            too_long = (value.str.len_chars() > MAX_TEXT_CHARS).fill_null(False)
+            length = value.str.len_bytes() if quick else value.str.len_chars()
+            too_long = (length > MAX_TEXT_CHARS).fill_null(False)
             checks.append((name, too_long, f"are longer than {MAX_TEXT_CHARS:,} characters"))
         elif spec.type in ("date", "datetime"):
             first, last = spec.years
+            if quick:  # years grow with dates: the earliest and the latest tell
+                value = pl.concat_list(value.min(), value.max()).explode()
             outside = ~value.dt.year().is_between(first, last).fill_null(True)
             hint = (
                 "; a two-digit year? declare a format with %y and a two_digit_year_pivot "
@@ -483,7 +510,104 @@ def parse_columns(path: Path, strings: pl.DataFrame, dataset: DatasetContract) -
     return parse_strings(path, strings.lazy(), dataset)
 
 
+NATIVE = ("integer", "float", "money")  # types the CSV reader parses itself (see read_typed)
+
+
+def _typed_is_bad(name: str, spec: ColumnSpec) -> pl.Expr:
+    """:func:`_is_bad` for a column the reader typed: a cell it could not parse raised, so only
+    an empty one (null) in a column that is not nullable is bad."""
+    return pl.lit(False) if spec.nullable else pl.col(name).is_null()
+
+
+def parse_distinct(cells: pl.Series, spec: ColumnSpec, date_formats: Sequence[str]) -> pl.Series:
+    """``cells`` parsed as :func:`_parse_expression` does, each distinct value once: a date column
+    holds a few thousand days, so looking them up is ~4x cheaper than parsing every cell."""
+
+    def parse(values: pl.Series) -> pl.Series:
+        return (
+            values.to_frame().select(_parse_expression(cells.name, spec, date_formats)).to_series()
+        )
+
+    distinct = cells.unique().drop_nulls()
+    if 2 * distinct.len() > cells.len():  # mostly distinct (timestamps): parse every cell
+        parsed = parse(cells)
+    else:
+        parsed = cells.replace_strict(
+            distinct, parse(distinct), default=None, return_dtype=spec.dtype
+        )
+    return chunked_like(parsed, cells)
+
+
+def chunked_like(values: pl.Series, layout: pl.Series) -> pl.Series:
+    """``values`` in the chunks of ``layout`` (no copy). The parquet writer's row groups follow
+    the table's chunks: a column in other chunks would change the bytes of the file."""
+    lengths = layout.chunk_lengths()
+    if values.chunk_lengths() == lengths:
+        return values
+    starts = itertools.accumulate(lengths, initial=0)
+    return pl.concat(
+        [values.slice(start, length) for start, length in zip(starts, lengths, strict=False)],
+        rechunk=False,
+    )
+
+
+def read_typed(
+    path: Path, separator: str, mapping: Mapping[str, str], dataset: DatasetContract
+) -> pl.DataFrame | None:
+    """The typed raw table read in one pass, numbers parsed by the CSV reader itself and dates
+    by distinct value; None when anything is amiss (the reader raised, a cell is empty,
+    unparsable or out of range), and the caller reads the file as text to name the line and
+    value (:func:`parse_strings`).
+
+    The reader's numbers are a subset of what the text path accepts (no trailing blanks, no
+    ``1e3`` integers) with bit-identical values, so a table read here is the text path's table.
+    """
+    specs = {name: dataset.columns[name] for name in mapping.values()}
+    native = {raw: specs[name].dtype for raw, name in mapping.items() if specs[name].type in NATIVE}
+    present = [name for name in dataset.columns if name in specs]
+    dates = [name for name in present if specs[name].type in TEMPORAL]
+    texts = [name for name in present if specs[name].type not in (*NATIVE, *TEMPORAL)]
+    kept_raw = [*dates, *(name for name in texts if specs[name].nullable)]
+    query = (
+        _scan(path, separator, native)
+        .filter(~pl.all_horizontal(pl.all().is_null()))  # blank lines carry no data
+        .select(pl.col(raw).alias(name) for raw, name in mapping.items())
+        .with_columns(pl.col(name).alias(_raw(name)) for name in kept_raw)
+        .with_columns(
+            _parse_expression(name, specs[name], specs[name].date_formats[:1]).alias(name)
+            for name in texts
+        )
+    )
+    try:
+        parsed = query.collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+    if parsed.height == 0:
+        return None
+    parsed = parsed.with_columns(
+        parse_distinct(parsed.get_column(name), specs[name], specs[name].date_formats[:1])
+        for name in dates
+    )
+    parsed = _retry_dates(parsed, dates, dataset)
+    checks = [
+        _typed_is_bad(n, specs[n]) if specs[n].type in NATIVE else _is_bad(n, specs[n])
+        for n in present
+    ]
+    checks += [check for _, check, _ in _range_checks(present, dataset, "", quick=True)]
+    if parsed.select(pl.any_horizontal(check.any() for check in checks)).item():
+        return None
+    return parsed.select(present)
+
+
 def read_csv_table(path: Path, dataset: DatasetContract, contract_source: str = "") -> pl.DataFrame:
     """Read ``path`` into the typed raw table (the contract's names and types, file row order);
-    ``contract_source`` names the contract file in messages."""
-    return parse_strings(path, scan_raw_strings(path, dataset), dataset, contract_source)
+    ``contract_source`` names the contract file in messages.
+
+    One typed pass (:func:`read_typed`); a file it cannot read cleanly is read again as text,
+    cell by cell, so that the error names the line, column and value."""
+    separator, mapping = open_csv(path, dataset)
+    typed = read_typed(path, separator, mapping, dataset)
+    if typed is not None:
+        return typed
+    log.debug("%s: typed read failed; reading every cell as text", path)
+    return parse_strings(path, _strings(path, separator, mapping), dataset, contract_source)

@@ -7,6 +7,8 @@ and ``quality``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from features_pipeline.contracts.dataset import DatasetContract
@@ -14,7 +16,9 @@ from features_pipeline.contracts.dtypes import parse_dtype
 from features_pipeline.contracts.plan_file import ModelInputs, PlanFile
 from features_pipeline.contracts.split import SPLIT, SPLIT_VALUES, TRAIN
 from features_pipeline.ingest.contract import raw_columns
-from features_pipeline.pandera_polars import PolarsData, pa
+
+if TYPE_CHECKING:  # pandera (with pandas and pyarrow) loads when a schema is built, not at import
+    from features_pipeline.pandera_polars import PolarsData, pa
 
 MODEL_INPUT = "model input: no inf; no null or NaN in train rows"
 WINDOW_INPUT = "model input (window): no inf; no NaN in train rows"
@@ -37,6 +41,7 @@ def _in_split(data: PolarsData, split: str) -> pl.Expr:
 def model_input_check(allow_null: bool) -> pa.Check:
     """Never infinite; in train rows never NaN, nor null unless ``allow_null`` (for window
     features, whose first orders of a group have no history). Test rows may be null or NaN."""
+    from features_pipeline.pandera_polars import pa
 
     def check(data: PolarsData) -> pl.LazyFrame:
         value, in_train = pl.col(data.key), _in_split(data, TRAIN)
@@ -72,6 +77,8 @@ def _with(
 ) -> pa.Column:
     """``column`` (or an untyped one) with ``checks`` appended; ``unique=True`` becomes the
     equivalent, faster ``unique`` check."""
+    from features_pipeline.pandera_polars import pa
+
     if column is None:
         column = pa.Column(None, nullable=True)
     unique = (pa.Check(_unique, error=UNIQUE),) if column.unique is True else ()
@@ -93,6 +100,8 @@ def build_schema(
     every planned feature with its dtype, the target, the model inputs and ``split``.
 
     Model inputs in ``nullable_inputs`` may be null (never NaN or inf) in train rows."""
+    from features_pipeline.pandera_polars import pa
+
     needed = {*dataset.row_key, inputs.target, *inputs.features}
     needed.update(name for feature in plan for name in feature.inputs)
     raw = raw_columns(dataset, [name for name in dataset.dtypes if name in needed])

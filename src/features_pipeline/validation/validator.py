@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.plan_file import Kind, ModelInputs, PlanFile
 from features_pipeline.errors import UserError
-from features_pipeline.pandera_polars import pa
 from features_pipeline.schema_report import failure_table, summarise_failures
 from features_pipeline.validation.cross_split import (
     categorical_columns,
@@ -27,6 +27,9 @@ from features_pipeline.validation.quality import (
     null_fraction_findings,
 )
 from features_pipeline.validation.schema import build_schema, count_checks, failed_checks
+
+if TYPE_CHECKING:  # pandera (with pandas and pyarrow) loads when a check runs, not at import
+    from features_pipeline.pandera_polars import pa
 
 ROW = "row"
 MISSING_COLUMN = "column_in_dataframe"
@@ -68,6 +71,8 @@ class ValidationResult:
 
 def schema_failures(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> tuple[int, pl.DataFrame]:
     """Validate with ``lazy=True`` (every failure, not just the first): (failed checks, cases)."""
+    from features_pipeline.pandera_polars import pa
+
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
