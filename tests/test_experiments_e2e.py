@@ -129,7 +129,8 @@ def check_typed(path: Path) -> dict[str, Any]:
         ParamsFile(path, raw).section(section, model)
     train = ParamsFile(path, raw).section("train", TrainParams)
     check_model_params(train.model.params, train.seed, str(path))
-    build_estimator(train.model.name, train.model.selected_params, train.seed, str(path))
+    if train.model.name != "auto":  # auto builds each candidate of train.auto.models instead
+        build_estimator(train.model.name, train.model.selected_params, train.seed, str(path))
     return raw
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -258,8 +259,9 @@ class DatasetContract(StrictModel):
         """The declared name of a raw header (spelling-insensitive), or None when undeclared."""
         return self._by_key.get(column_key(header))
 
-    @property
+    @cached_property
     def _by_key(self) -> dict[str, str]:
+        """Declared names by spelling-insensitive key (built once per contract)."""
         return {column_key(name): name for name in self.columns}
 
     def rules_for(self, column: str) -> list[Rule]:
