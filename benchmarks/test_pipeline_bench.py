@@ -2,7 +2,8 @@
 
 Both run in a fresh git repo holding a copy of the project's tracked files (``repo_copy``), so
 the workspace's outputs and dvc.lock are never touched. Targets (issue 7): forced under 12 s,
-no-op under 2 s on two cores.
+no-op under 2 s on two cores, on a quiet machine: reported in the run's table, never asserted (an
+asserted time fails under load and says nothing about the code).
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from pathlib import Path
 
 import pytest
 from results import remember
-
-FORCED_TARGET_S = 12.0
-NOOP_TARGET_S = 2.0
 
 
 def dvc(repo: Path, env: dict[str, str], *args: str) -> str:
@@ -38,8 +36,7 @@ def test_forced_repro(benchmark, project) -> None:
     repo, env = project
     benchmark.pedantic(dvc, args=(repo, env, "repro", "--force"), rounds=2, warmup_rounds=0)
     assert (repo / "metrics" / "metrics.json").exists()
-    seconds = remember("pipeline/forced", benchmark)
-    assert seconds is None or seconds < FORCED_TARGET_S * 2, "far over the forced-repro target"
+    remember("pipeline/forced", benchmark)
 
 
 def test_noop_repro(benchmark, project) -> None:
@@ -48,5 +45,4 @@ def test_noop_repro(benchmark, project) -> None:
     dvc(repo, env, "repro")  # up to date from here on (also when run alone)
     output = benchmark.pedantic(dvc, args=(repo, env, "repro"), rounds=3, warmup_rounds=0)
     assert "up to date" in output
-    seconds = remember("pipeline/noop", benchmark)
-    assert seconds is None or seconds < NOOP_TARGET_S * 2, "far over the no-op target"
+    remember("pipeline/noop", benchmark)

@@ -43,6 +43,12 @@ class Executor:
         """``frame`` computed once, so later queries on it do not recompute it."""
         return frame
 
+    def learning_frame(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """The frame fitted features learn from and the level goes on with: by default
+        ``frame`` materialised, so the learned tables and the joins read the same computed rows
+        and nothing upstream is computed twice."""
+        return self.materialize(frame)
+
     def collect_all(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         """Small query results as Polars frames."""
         return [frame.collect("polars").to_native() for frame in frames]

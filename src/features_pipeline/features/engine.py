@@ -183,8 +183,8 @@ def _level_tables(
         return frame, []
     if state is not None:
         return frame, state.tables_for({feature.name for feature in fitted})
-    materialised = executor.materialize(frame)  # learned and joined from the same rows
-    return materialised, learn_tables(materialised, fitted, executor)
+    source = executor.learning_frame(frame)  # learned and joined from the same rows
+    return source, learn_tables(source, fitted, executor)
 
 
 def check_domains(frame: Frame, plan: Plan, executor: Executor) -> None:

@@ -36,3 +36,7 @@ class Lag(WindowFeature):
 
     def expression(self, sequence: str | None = None) -> nw.Expr:
         return self.over(nw.col(self.column).shift(self.periods), sequence)
+
+    def polars_expression(self, sequence: str | None = None) -> pl.Expr:
+        """The same window in Polars: it joins the level's other native windows in one step."""
+        return self.polars_over(pl.col(self.column).shift(self.periods), sequence)
