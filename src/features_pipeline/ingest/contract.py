@@ -6,97 +6,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
-from features_pipeline.contracts.dataset import (
-    ROW_NUMBER,
-    ColumnSpec,
-    CompareRule,
-    DatasetContract,
-    DifferenceRule,
-    ProductRule,
-    Rule,
-    SumRule,
-)
+from features_pipeline.contracts.dataset import ROW_NUMBER, DatasetContract
 from features_pipeline.errors import UserError
+from features_pipeline.ingest.rules import RowRule, column_rules
 from features_pipeline.schema_report import schema_errors_to_user_error
 
 if TYPE_CHECKING:  # pandera (with pandas and pyarrow) loads when a schema is built, not at import
     from features_pipeline.pandera_polars import PolarsData, pa
 
 
-def _cents(name: str) -> pl.Expr:
-    """Whole cents; null where the value is not finite or too large (the check then fails)."""
-    return (pl.col(name) * 100).round(0).cast(pl.Int64, strict=False)
-
-
-def _row_check(expression: pl.Expr, columns: Iterable[str], message: str) -> pa.Check:
-    """A check comparing columns of the same row, skipped when any of them is absent."""
+def _pandera_check(rule: RowRule) -> pa.Check:
+    """``rule`` as a pandera check on Polars (skipped when one of its columns is absent): the
+    same narwhals definition other engines count failures with (:mod:`.rules`)."""
     from features_pipeline.pandera_polars import pa
-
-    needed = tuple(columns)
 
     def check(data: PolarsData) -> pl.LazyFrame:
-        present = set(data.lazyframe.collect_schema().names())
-        if not set(needed) <= present:
+        frame = nw.from_native(data.lazyframe)
+        if not set(rule.reads) <= set(frame.collect_schema().names()):
             return data.lazyframe.select(pl.lit(True).alias(data.key))
-        return data.lazyframe.select(expression.fill_null(False).alias(data.key))
+        return nw.to_native(frame.select(rule.holds.alias(data.key)))
 
-    return pa.Check(check, error=message)
-
-
-def _rule_expression(rule: Rule, dataset: DatasetContract) -> tuple[pl.Expr, str]:
-    """(true where the row satisfies ``rule``, its message). Arithmetic involving a money column
-    is compared in whole cents (a money operand counts in cents, other operands as they are)."""
-    if isinstance(rule, CompareRule):
-        left, right = pl.col(rule.left), pl.col(rule.right)
-        ops = {">=": left >= right, ">": left > right, "<=": left <= right}
-        ops.update({"<": left < right, "==": left == right, "!=": left != right})
-        return ops[rule.op], rule.describe()
-    money = any(dataset.columns[name].type == "money" for name in rule.columns)
-
-    def operand(name: str) -> pl.Expr:
-        return _cents(name) if money and dataset.columns[name].type == "money" else pl.col(name)
-
-    terms = [operand(name) for name in rule.of]
-    result = terms[0]
-    for term in terms[1:]:
-        if isinstance(rule, ProductRule):
-            result = result * term
-        elif isinstance(rule, DifferenceRule):
-            result = result - term
-        elif isinstance(rule, SumRule):
-            result = result + term
-    suffix = " (to the cent)" if money else ""
-    return operand(rule.column) == result, f"{rule.describe()}{suffix}"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _value_checks(name: str, spec: ColumnSpec) -> list[pa.Check]:
-    from features_pipeline.pandera_polars import pa
-
-    checks: list[pa.Check] = []
-    if spec.greater_than is not None:
-        bound = spec.greater_than
-        checks.append(pa.Check.gt(bound, error=f"{name} > {_number(bound)}"))
-    if spec.min is not None:
-        checks.append(pa.Check.ge(spec.min, error=f"{name} >= {_number(spec.min)}"))
-    if spec.max is not None:
-        checks.append(pa.Check.le(spec.max, error=f"{name} <= {_number(spec.max)}"))
-    if spec.allowed is not None:
-        checks.append(pa.Check.isin(spec.allowed, error=f"one of {list(spec.allowed)}"))
-    return checks
-
-
-def _rule_checks(name: str, dataset: DatasetContract) -> list[pa.Check]:
-    checks = []
-    for rule in dataset.rules_for(name):
-        expression, message = _rule_expression(rule, dataset)
-        checks.append(_row_check(expression, rule.columns, message))
-    return checks
+    return pa.Check(check, error=rule.message)
 
 
 def raw_columns(
@@ -110,7 +43,7 @@ def raw_columns(
     columns = {
         name: pa.Column(
             spec.dtype,
-            checks=_value_checks(name, spec) + _rule_checks(name, dataset),
+            checks=[_pandera_check(rule) for rule in column_rules(dataset, name)],
             nullable=spec.nullable,
             unique=spec.unique or dataset.key == (name,),
             required=name in required_set,
