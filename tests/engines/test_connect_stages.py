@@ -1,0 +1,67 @@
+"""Through a local Spark Connect server, as a user of a managed cluster would (``spark``):
+the features stage with ``engine.spark.remote`` writes the table the Polars engine writes, and
+the contract's row rules count a table's failures on the server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sales_columns import SALES, UNITS_SOLD
+from support import REPO_ROOT, Project, default_params, load_stage_module
+
+from features_pipeline.engines.params import SparkParams
+from features_pipeline.engines.spark import SparkExecutor
+from features_pipeline.ingest.rules import count_failures, failing_rows, row_rules
+from features_pipeline.ingest.split import assign_split
+from features_pipeline.ingest.synthetic import ORDER_ID, generate_sales
+from features_pipeline.runner import run_stage
+
+pytestmark = pytest.mark.spark
+
+FEATURES = Path("data/features/features.parquet")
+
+
+def run_features(project: Project, engine: dict[str, object]) -> int:
+    project.write_params(default_params(engine=engine, features={"spec": "config/features.yaml"}))
+    stage = load_stage_module("features")
+    return run_stage("features", stage.run, stage.__doc__ or "", argv=["--params", "params.yaml"])
+
+
+def test_the_features_stage_through_spark_connect_writes_the_polars_table(
+    project: Project, spark_connect_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    interim = project.root / "data" / "interim" / "sales.parquet"
+    interim.parent.mkdir(parents=True)
+    assign_split(generate_sales(1500, seed=6), "random", 0.2, 42, SALES).write_parquet(interim)
+    shutil.copy(REPO_ROOT / "config" / "features.yaml", project.root / "config" / "features.yaml")
+    assert run_features(project, {"name": "polars"}) == 0, capsys.readouterr().err
+    by_polars = pl.read_parquet(FEATURES).sort(ORDER_ID)
+    remote = {"name": "spark", "spark": {"remote": spark_connect_url, "connect_timeout_s": 120}}
+    assert run_features(project, remote) == 0, capsys.readouterr().err
+    by_connect = pl.read_parquet(FEATURES).sort(ORDER_ID)
+    assert by_connect.schema == by_polars.schema
+    for name in by_polars.columns:  # floats within 1e-9 relative, everything else exact
+        left, right = by_polars.get_column(name), by_connect.get_column(name)
+        if left.dtype.is_float():
+            scale = left.abs().clip(lower_bound=1.0)
+            same = ((left - right).abs() <= 1e-9 * scale) | (left.is_null() & right.is_null())
+            assert same.all(), name
+        else:
+            assert left.equals(right), name
+
+
+def test_row_rules_count_failures_on_the_connect_server(spark_connect_url: str) -> None:
+    broken = generate_sales(300, seed=4).with_columns(
+        pl.when(pl.int_range(pl.len()) < 5).then(0).otherwise(pl.col(UNITS_SOLD)).alias(UNITS_SOLD)
+    )
+    with SparkExecutor(params=SparkParams(remote=spark_connect_url)) as executor:
+        table = executor.from_polars(broken)
+        counts = count_failures(table, row_rules(SALES))
+        units = next(r for r in row_rules(SALES) if r.message == "Units Sold > 0")
+        sample = failing_rows(table, units, [ORDER_ID, UNITS_SOLD], limit=3)
+    assert counts["Units Sold > 0"] == 5
+    assert counts["Ship Date >= Order Date"] == 0
+    assert sample.shape == (3, 2)
