@@ -72,7 +72,7 @@ def test_evaluate_default_model(benchmark, features_1m, params) -> None:
     def evaluate():
         with model_threads(train_params.threads):
             return evaluate_model(
-                result.model, test, train_params.features, train_params.target, evaluate_params
+                result.model, test, train_params.features, SALES.target, evaluate_params
             )
 
     evaluation = benchmark.pedantic(evaluate, rounds=3, iterations=1, warmup_rounds=0)

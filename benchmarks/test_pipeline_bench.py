@@ -46,3 +46,25 @@ def test_noop_repro(benchmark, project) -> None:
     output = benchmark.pedantic(dvc, args=(repo, env, "repro"), rounds=3, warmup_rounds=0)
     assert "up to date" in output
     remember("pipeline/noop", benchmark)
+
+
+def test_noop_repro_vs_status(benchmark, project) -> None:
+    """A no-op ``dvc repro`` against bare ``dvc status`` (issue 16: <= 1.2x), interleaved round
+    by round; the ratio of medians goes to the run's table with the load average."""
+    import os
+    import statistics
+    import time
+
+    benchmark.group = "pipeline 10k: no-op repro vs status"
+    repo, env = project
+    dvc(repo, env, "repro")
+    repro, status = [], []
+    for _ in range(5):
+        for seconds, args in ((repro, ("repro",)), (status, ("status",))):
+            start = time.perf_counter()
+            dvc(repo, env, *args)
+            seconds.append(time.perf_counter() - start)
+    ratio = statistics.median(repro) / statistics.median(status)
+    benchmark.extra_info.update(ratio=round(ratio, 3), load=os.getloadavg()[0])
+    benchmark.pedantic(dvc, args=(repo, env, "status"), rounds=1, warmup_rounds=0)
+    print(f"\nno-op repro / status: {ratio:.2f} (load {os.getloadavg()[0]:.1f})")
