@@ -9,6 +9,7 @@ from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 from sales_columns import SALES
 
 from features_pipeline.contracts.split import SPLIT
+from features_pipeline.model.card import build_card
 from features_pipeline.model.train import train_metrics, train_model
 
 
@@ -70,3 +71,28 @@ def test_test_rows_never_reach_training(table: pl.DataFrame) -> None:
     assert base.cv.folds == other.cv.folds
     rows = table.head(20).select(DEFAULT_FEATURES)
     assert (base.model.predict(rows) == other.model.predict(rows)).all()
+
+
+def test_max_rows_fits_on_a_seeded_sample_the_card_records() -> None:
+    """train.max_rows: the final fit (and CV) use a seeded sample of the train rows; the same
+    params give the same sample, and the card says how many rows it came from."""
+    table = feature_table(600)
+    full = train_model(table, train_params("ridge"), plan(), SALES)
+    sampled = train_model(table, train_params("ridge", max_rows=200), plan(), SALES)
+    again = train_model(table, train_params("ridge", max_rows=200), plan(), SALES)
+    assert (sampled.rows, sampled.sampled_from) == (200, full.rows)
+    assert full.sampled_from is None
+    assert sampled.training_frame.equals(again.training_frame)
+    assert not sampled.training_frame.equals(full.training_frame.head(200))  # spread, not a head
+    card = build_card(
+        result=sampled, schema=table.schema, plan=plan(), training_sha256="ab" * 32, seed=42,
+        cv=train_metrics(sampled).cv, model_sha256="cd" * 32,
+    )  # fmt: skip
+    assert card.to_json()["training"] == {
+        "rows": 200, "data_sha256": "ab" * 32, "seed": 42, "sampled_from": full.rows,
+    }  # fmt: skip
+    plain = build_card(
+        result=full, schema=table.schema, plan=plan(), training_sha256="ab" * 32, seed=42,
+        cv=train_metrics(full).cv, model_sha256="cd" * 32,
+    )  # fmt: skip
+    assert "sampled_from" not in plain.to_json()["training"]

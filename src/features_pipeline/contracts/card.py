@@ -39,9 +39,10 @@ class EstimatorCard(_CardModel):
 
 
 class TrainingCard(_CardModel):
-    rows: int
+    rows: int  # the rows the model was fitted on
     data_sha256: str
     seed: int
+    sampled_from: int | None = None  # train.max_rows: the train rows the seeded sample came from
 
 
 class ArtifactCard(_CardModel):
@@ -64,7 +65,10 @@ class ModelCard(_CardModel):
     auto: AutoMetrics | None = None  # train.model.name: auto: every candidate and the choice
 
     def to_json(self) -> dict[str, Any]:
-        payload = self.model_dump(mode="json", exclude={"auto"})
+        exclude: dict[str, Any] = {"auto": True}
+        if self.training.sampled_from is None:  # no sample: the card of a full fit, as before
+            exclude["training"] = {"sampled_from"}
+        payload = self.model_dump(mode="json", exclude=exclude)
         if self.auto is not None:
             payload["auto"] = self.auto.to_json()
         return payload

@@ -115,7 +115,12 @@ def build_card(
             estimator=f"{type(estimator).__module__.split('._')[0]}.{type(estimator).__name__}",
             params=estimator_params(estimator),
         ),
-        training=TrainingCard(rows=result.rows, data_sha256=training_sha256, seed=seed),
+        training=TrainingCard(
+            rows=result.rows,
+            data_sha256=training_sha256,
+            seed=seed,
+            sampled_from=result.sampled_from,
+        ),
         cv=cv,
         artifact=ArtifactCard(format="skops", sha256=model_sha256),
         libraries=library_versions(),

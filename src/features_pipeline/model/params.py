@@ -54,10 +54,13 @@ class TrainParams(ModelInputsParams):
     # CV runs on at most this many train rows (seeded sample; null = all): K extra fits on
     # millions of rows would cost K times the final fit, for little better an estimate
     cv_rows: int | None = Field(default=100_000, gt=0)
+    # the model is fitted on at most this many train rows (seeded sample; null = all): for tables
+    # too big to fit on one machine, e.g. a cluster's (the card records the sample and its source)
+    max_rows: int | None = Field(default=None, gt=0)
     seed: int = Field(default=42, ge=0, lt=2**32)
     threads: int = Field(default=1, ge=0)  # OpenMP/BLAS threads of the model; 0 = all cores
 
-    @field_validator("cv_rows")
+    @field_validator("cv_rows", "max_rows")
     @classmethod
     def _enough_rows_for_the_folds(cls, rows: int | None, info: ValidationInfo) -> int | None:
         folds = info.data.get("cv_folds")

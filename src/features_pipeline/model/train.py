@@ -92,6 +92,7 @@ class TrainResult:
     training_frame: pl.DataFrame  # inputs + target of the training rows
     warnings: list[str]  # lines worth a log warning (suspicious inputs, no convergence)
     auto: AutoResult | None = None  # train.model.name: auto: every candidate and the choice
+    sampled_from: int | None = None  # train rows the train.max_rows sample came from
 
     @property
     def roles(self) -> ColumnRoles:
@@ -244,6 +245,8 @@ def train_model(
     needed = [*leakage_columns(inputs, target, plan), SPLIT]  # filter only these columns
     rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
     y = target_values(rows, target, table)
+    train_rows = rows.height
+    rows, y = sample_rows(rows, y, params.max_rows, params.seed)  # train.max_rows: a seeded sample
     leak_notes = check_leakage(rows, inputs, target, plan, source, setup.outcome)
     features = rows.select(inputs)
     if rows.height < params.cv_folds:
@@ -279,6 +282,7 @@ def train_model(
         fit_seconds=seconds,
         rows=rows.height,
         training_frame=rows.select(*inputs, target),
+        sampled_from=train_rows if train_rows > rows.height else None,
         warnings=[*setup.notes, *leak_notes, *notes, *fit_notes],
         auto=auto,
     )
