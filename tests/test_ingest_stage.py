@@ -297,3 +297,57 @@ def test_stage_script_reports_a_bad_csv_without_traceback(project: Project) -> N
         f"error: {CSV}: column 'Units Sold' fails check 'Units Sold > 0' in 1 row(s) (line 2: '-7')"
     )
     assert not project.output.exists()
+
+
+def write_parts(project: Project, frame: pl.DataFrame, folder: str = "data/raw/parts") -> None:
+    """``frame`` as three CSV parts in ``folder`` (part_0.csv, part_1.csv, part_2.csv)."""
+    (project.root / folder).mkdir(parents=True)
+    for index, part in enumerate(frame.iter_slices(n_rows=frame.height // 3 + 1)):
+        (project.root / folder / f"part_{index}.csv").write_text(csv_text(part), encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", ["data/raw/parts", "data/raw/parts/part_*.csv"])
+def test_a_folder_or_glob_of_csv_parts_reads_like_one_file(
+    project: Project, run_ingest: RunIngest, source: str
+) -> None:
+    frame = generate_sales(90, seed=12)
+    (project.root / CSV).write_text(csv_text(frame), encoding="utf-8")
+    project.write_params(csv_params())
+    assert run_ingest() == 0
+    whole = project.output.read_bytes()
+    write_parts(project, frame)
+    project.write_params(csv_params(source=source))
+    assert run_ingest() == 0
+    assert project.output.read_bytes() == whole
+
+
+def test_an_empty_folder_or_glob_is_one_line(
+    project: Project, run_ingest: RunIngest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project.root / "data/raw/empty").mkdir()
+    project.write_params(csv_params(source="data/raw/empty"))
+    line = failure_line(run_ingest(), capsys.readouterr().err)
+    assert (
+        line == "error: params.yaml: ingest.source: 'data/raw/empty': the folder holds no .csv file"
+    )
+    project.write_params(csv_params(source="data/raw/none_*.csv"))
+    line = failure_line(run_ingest(), capsys.readouterr().err)
+    assert line == (
+        "error: params.yaml: ingest.source: 'data/raw/none_*.csv': no file matches the pattern"
+    )
+    assert not project.output.exists()
+
+
+def test_a_key_repeated_across_parts_is_one_line(
+    project: Project, run_ingest: RunIngest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = generate_sales(30, seed=13)
+    twice = pl.concat([frame, frame.head(1)])
+    write_parts(project, twice)
+    project.write_params(csv_params(source="data/raw/parts"))
+    line = failure_line(run_ingest(), capsys.readouterr().err)
+    assert line.startswith(
+        "error: data/raw/parts (3 files): column 'Order ID' fails check 'field_uniqueness' in 2 "
+        "row(s)"
+    )
+    assert not project.output.exists()

@@ -8,7 +8,12 @@ from pathlib import Path
 import polars as pl
 
 from features_pipeline.contracts import paths
-from features_pipeline.contracts.dataset import DatasetContract, DatasetParams, load_contract
+from features_pipeline.contracts.dataset import (
+    ROW_NUMBER,
+    DatasetContract,
+    DatasetParams,
+    load_contract,
+)
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.errors import UserError
@@ -26,7 +31,7 @@ log = get_logger("stages.ingest")
 
 
 def source_path(params: IngestParams, params_file: Path) -> Path:
-    """The CSV path; it must live under data/raw/ so that DVC tracks it as a dependency."""
+    """The CSV path, folder or glob; it must live under data/raw/ so that DVC tracks it."""
     path = Path(params.source)
     raw_dir = paths.RAW_DATA_DIR
     try:
@@ -39,6 +44,39 @@ def source_path(params: IngestParams, params_file: Path) -> Path:
             f"copy the CSV into {raw_dir}/ so DVC re-runs ingest when it changes"
         )
     return path
+
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def source_files(path: Path, params_file: Path) -> list[Path]:
+    """The CSV files ``ingest.source`` names: itself, every ``*.csv`` of a folder, or the matches
+    of a glob (sorted: the row order is the same on every machine); none is one clear line."""
+    if GLOB_CHARS & set(str(path)):
+        files = sorted(p for p in Path.cwd().glob(str(path)) if p.is_file())
+        files = [p.relative_to(Path.cwd()) for p in files]
+        what = "no file matches the pattern"
+    elif path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        what = "the folder holds no .csv file"
+    else:
+        return [path]
+    if not files:
+        raise UserError(f"{params_file}: ingest.source: {str(path)!r}: {what}")
+    return files
+
+
+def read_checked(path: Path, dataset: DatasetContract, contract: Path) -> pl.DataFrame:
+    """One CSV read and checked against the raw contract (errors name its lines)."""
+    with timed(log, "read_csv", path=path) as fields, status(f"reading {path}"):
+        frame = read_csv_table(path, dataset, str(contract))
+        fields.update(rows=frame.height, cols=frame.width)
+    with status("checking the raw contract"):
+        numbered = with_row_number(frame, dataset)
+        checked = check_raw_contract(
+            numbered, str(path), dataset, first_row=FIRST_DATA_LINE, row_word="line"
+        )
+    return checked.drop(ROW_NUMBER) if dataset.adds_row_number else checked
 
 
 def load_source(
@@ -57,13 +95,13 @@ def load_source(
         with status("checking the raw contract"):
             return check_raw_contract(with_row_number(frame, dataset), "synthetic sample", dataset)
     path = source_path(params, params_file)
-    with timed(log, "read_csv", path=path) as fields, status(f"reading {path}"):
-        frame = with_row_number(read_csv_table(path, dataset, str(contract)), dataset)
-        fields.update(rows=frame.height, cols=frame.width)
-    with status("checking the raw contract"):
-        return check_raw_contract(
-            frame, str(path), dataset, first_row=FIRST_DATA_LINE, row_word="line"
-        )
+    files = source_files(path, params_file)
+    if len(files) == 1:
+        return with_row_number(read_checked(files[0], dataset, contract), dataset)
+    parts = [read_checked(file, dataset, contract) for file in files]
+    frame = with_row_number(pl.concat(parts, how="diagonal"), dataset)
+    with status("checking the raw contract across the parts"):  # e.g. a key in two parts
+        return check_raw_contract(frame, f"{path} ({len(files)} files)", dataset)
 
 
 def run(args: argparse.Namespace) -> StageFacts:
