@@ -86,8 +86,9 @@ def _write(content: bytes, to: Path = CSV) -> Maker:
 
 
 def _directory(root: Path) -> None:
+    """A folder where the CSV should be, holding no CSV part (a folder of parts is read)."""
     (root / CSV).mkdir(parents=True)
-    (root / CSV / "part-0.csv").write_bytes(good())
+    (root / CSV / "part-0.txt").write_bytes(good())
 
 
 def _symlink_loop(root: Path) -> None:
@@ -317,7 +318,7 @@ CASES = [
     case("unknown-priority", edit(c.ORDER_PRIORITY, 1, "Z"), "'Order Priority'", "line 3"),
     # the path itself
     case("missing-file", _missing, "file not found"),
-    case("directory", _directory, "directory"),
+    case("directory", _directory, "ingest.source", "the folder holds no .csv file", **PARAMS),
     case("symlink-loop", _symlink_loop, "symbolic link loop"),
     case("symlink-cycle", _symlink_cycle, "symbolic link loop"),
     case("symlink-dangling", _symlink_dangling, "file not found"),
