@@ -26,6 +26,7 @@ from spark_support import PANDAS_WARNING
 
 from features_pipeline.contracts.split import SPLIT, TEST
 from features_pipeline.engines.base import ROW
+from features_pipeline.engines.duckdb import DuckDbExecutor
 from features_pipeline.engines.params import SparkParams
 from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.model.cluster import (
@@ -171,6 +172,10 @@ def test_seeded_sample_on_polars_takes_the_smallest_key_hashes() -> None:
     assert seeded_sample(frame, 0, 9, ["id"]).height == 0
     other_seed = seeded_sample(frame, 50, 10, ["id"])
     assert other_seed.get_column(ROW).to_list() != expected.tolist()
+    with DuckDbExecutor() as duckdb:  # any narwhals engine: the same rows
+        assert seeded_sample(duckdb.from_polars(frame), 50, 9, ["id"]).equals(sample)
+        by_row = seeded_sample(PolarsExecutor().from_polars(frame), 50, 9, [])
+        assert seeded_sample(duckdb.from_polars(frame), 50, 9, []).equals(by_row)
 
 
 # ---------------------------------------------------------------------------------------------
