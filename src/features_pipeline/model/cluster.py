@@ -198,7 +198,11 @@ def score_spark(
     batch is a Polars frame for :func:`~features_pipeline.model.evaluate.predict`.
 
     Works on classic Spark and on Spark Connect (the function and the model travel pickled in
-    the plan). Lazy: nothing runs until the result is used."""
+    the plan; the executors' Python must import ``features_pipeline``). Lazy: every action on the
+    result scores again, so ``localCheckpoint`` it before using it twice. Tree models score each
+    row alone (bit-identical to Polars); a linear model's BLAS ``X @ coef`` may round the last
+    ``n % 4`` rows of a batch differently by an ulp, as ``predict`` on slices of a Polars frame
+    does, so its scores can differ in the last bit with the batching."""
     from pyspark.sql.types import DoubleType, StructField, StructType
 
     features, keep = list(features), list(keep)
