@@ -97,7 +97,7 @@ def polars_schema(frame: nw.LazyFrame[Any]) -> dict[str, pl.DataType]:
             continue
         try:
             types[name] = nw.Schema({name: dtype}).to_polars()[name]
-        except Exception:  # noqa: BLE001 - a backend type narwhals cannot name in Polars
+        except Exception:  # a backend type narwhals cannot name in Polars
             types[name] = pl.Unknown()
     return types
 
