@@ -149,3 +149,26 @@ def test_sample_cases_bounds_the_cases_not_the_total(
         f"(all {nulls + 5} failure case(s): r.csv)" in validation_error(lazy, "t", "r.csv").message
     )
     assert set(lazy.cases.get_column("severity")) == {ERROR}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_check_on_a_column_of_the_wrong_dtype_that_cannot_run_fails(
+    engine: str, clean: pl.DataFrame, request: pytest.FixtureRequest
+) -> None:
+    """Units Sold as text: pandera reports each rule that cannot compare it as a failure whose
+    case is the error; on an engine the same checks fail, each with the engine's own error.
+    Spark casts the numeric text implicitly instead: its rules run, only the dtype fails."""
+    frame = clean.with_columns(pl.col(c.UNITS_SOLD).cast(pl.String))
+    polars = validate_feature_table(frame, plan(), INPUTS, small_params(), c.SALES)
+    lazy = validate_lazy(on_engine(engine, frame, request), plan(), INPUTS, small_params(), c.SALES)
+    assert lazy.checks_run == polars.checks_run
+    if engine == "spark":
+        assert lazy.errors.rows() == [(c.UNITS_SOLD, "dtype('Int64')", "String", None)]
+        return
+    assert lazy.checks_failed == polars.checks_failed
+    assert polars.checks_failed == 4  # the dtype, Units Sold > 0 and the two products
+    failing = pl.col("column", "check", "row")
+    assert lazy.errors.select(failing).sort(pl.all()).rows() == (
+        polars.errors.select(failing).sort(pl.all()).rows()
+    )
+    assert lazy.warnings.sort(pl.all()).rows() == polars.warnings.sort(pl.all()).rows()

@@ -75,6 +75,7 @@ class RowCheck:
     column: str
     check: str
     fails: nw.Expr | None  # None: a uniqueness check
+    reads: frozenset[str] = frozenset()  # the columns it reads (besides ``split``)
 
 
 @dataclass
@@ -104,19 +105,22 @@ def polars_schema(frame: nw.LazyFrame[Any]) -> dict[str, pl.DataType]:
 
 def _value_holds(
     name: str, check: str, types: Mapping[str, pl.DataType], dataset: DatasetContract
-) -> nw.Expr:
-    """The narwhals form of the schema check named ``check`` on column ``name``."""
-    is_float = types[name].is_float()
+) -> tuple[nw.Expr, frozenset[str]]:
+    """The narwhals form of the schema check named ``check`` on column ``name``, and the
+    columns it reads."""
+    is_float, reads = types[name].is_float(), frozenset({name})
     if check in (MODEL_INPUT, WINDOW_INPUT):
-        return model_input_holds(name, is_float, SPLIT in types, check == WINDOW_INPUT)
+        return model_input_holds(name, is_float, SPLIT in types, check == WINDOW_INPUT), reads
     if check == TARGET_FINITE:
-        return target_finite_holds(name, is_float)
+        return target_finite_holds(name, is_float), reads
     if check == SPLIT_IN and name == SPLIT:
-        return split_in_holds()
+        return split_in_holds(), reads
     rules = column_rules(dataset, name) if name in dataset.columns else []
     for rule in rules:
         if rule.message == check:  # skipped (passes) when one of its columns is absent
-            return rule.holds if set(rule.reads) <= set(types) else nw.lit(True)
+            if set(rule.reads) <= set(types):
+                return rule.holds, frozenset(rule.reads)
+            return nw.lit(True), reads
     raise ValueError(f"validate on an engine: no narwhals form of check {check!r} of {name!r}")
 
 
@@ -133,16 +137,16 @@ def row_checks(
             missing = nw.col(name).is_null()
             if types[name].is_float():  # pandera counts NaN as null
                 missing = missing | nw.col(name).is_nan().fill_null(False)
-            checks.append(RowCheck(name, NOT_NULLABLE, missing))
+            checks.append(RowCheck(name, NOT_NULLABLE, missing, frozenset({name})))
         if column.unique:
-            checks.append(RowCheck(name, FIELD_UNIQUENESS, None))
+            checks.append(RowCheck(name, FIELD_UNIQUENESS, None, frozenset({name})))
         for check in column.checks:
             if check.error == UNIQUE:
-                checks.append(RowCheck(name, UNIQUE, None))
+                checks.append(RowCheck(name, UNIQUE, None, frozenset({name})))
             else:
-                holds = _value_holds(name, check.error, types, dataset)
+                holds, reads = _value_holds(name, check.error, types, dataset)
                 fails = (~holds).fill_null(False) & _EVERY_ROW  # a literal: one per row
-                checks.append(RowCheck(name, check.error, fails))
+                checks.append(RowCheck(name, check.error, fails, reads))
     return checks
 
 
@@ -178,6 +182,29 @@ def _sample(
     rows = frame.filter(fails).select(ROW, name).sort(ROW).head(limit).collect("polars").to_native()
     values = rows.get_column(name).cast(pl.String).fill_null("null").to_list()
     return [(value, int(row) + 1) for value, row in zip(values, rows.get_column(ROW), strict=True)]
+
+
+def _check_error(error: Exception) -> str:
+    """A check that cannot run (a column of the wrong dtype), as pandera reports it."""
+    return f'{error.__class__.__name__}("{error.args[0]}")' if error.args else type(error).__name__
+
+
+def run_isolated(frame: nw.LazyFrame[Any], checks: list[RowCheck], limit: int) -> list[_Found]:
+    """Checks that read a column of the wrong dtype, each in its own queries: one the engine
+    cannot run is a failure with the engine's error as its one case (as pandera reports it)."""
+    found = []
+    for check in checks:
+        count = (
+            nw.col(check.column).n_unique()
+            if check.fails is None
+            else check.fails.cast(nw.Int64).sum()
+        )
+        try:
+            totals = _aggregate(frame, {"rows": nw.len(), "check0": count})
+            found.extend(run_row_checks(frame, [check], totals, limit))
+        except Exception as error:  # the engine's own error type: any
+            found.append(_Found(check.column, check.check, 1, [(_check_error(error), None)]))
+    return found
 
 
 def _duplicated(name: str) -> nw.Expr:
@@ -264,7 +291,10 @@ def validate_lazy(
     nullable = frozenset(window.intersection(inputs.features))
     schema = build_schema(plan, inputs, dataset, nullable)
     types = polars_schema(frame)
-    checks = row_checks(schema, types, dataset)
+    structure = structure_cases(schema, types)
+    wrong = {found.column for found in structure if found.check != MISSING_COLUMN}
+    isolated = [check for check in row_checks(schema, types, dataset) if check.reads & wrong]
+    checks = [check for check in row_checks(schema, types, dataset) if not check.reads & wrong]
     missing_exprs = missing_expressions(types, [*plan.names, *inputs.features])
     split_exprs = split_count_expressions(SPLIT in types)
     constant = params.severity.constant_in_train != "off" and SPLIT in types
@@ -287,7 +317,11 @@ def validate_lazy(
     counts = {split: int(totals.get(f"split:{split}") or 0) for split in (TRAIN, TEST)}
     counts["total"] = rows
     missing = {name: int(totals[f"missing:{name}"] or 0) for name in missing_exprs}
-    found = [*structure_cases(schema, types), *run_row_checks(frame, checks, totals, sample_cases)]
+    found = [
+        *structure,
+        *run_row_checks(frame, checks, totals, sample_cases),
+        *run_isolated(frame, isolated, sample_cases),
+    ]
 
     text = [name for name, spec in dataset.columns.items() if spec.type == "text"]
     categories = [name for name in categorical_columns(types) if name not in text]
