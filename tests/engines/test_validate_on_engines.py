@@ -3,20 +3,33 @@ counts, checks and cases of the Polars validator, bringing back only a bounded s
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import narwhals.stable.v2 as nw
 import polars as pl
 import pytest
 import sales_columns as c
-from test_validate_checks import MODEL_INPUTS, at, feature_table, plan, set_value, small_params
+from support import Project, default_params, load_stage_module
+from test_validate_checks import (
+    MODEL_INPUTS,
+    PLAN_JSON,
+    at,
+    feature_table,
+    plan,
+    set_value,
+    small_params,
+)
 
 from features_pipeline.contracts.plan_file import ModelInputs
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.engines.base import ROW, Executor
 from features_pipeline.engines.duckdb import DuckDbExecutor
+from features_pipeline.io import write_json_atomic, write_parquet_atomic
+from features_pipeline.runner import run_stage
 from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.on_engine import validate_lazy
 from features_pipeline.validation.params import ValidateParams
@@ -79,7 +92,7 @@ def assert_same(lazy: ValidationResult, polars: ValidationResult) -> None:
         polars.checks_warned,
     )
     assert lazy.missing == polars.missing
-    assert lazy.cases.sort(pl.all()).rows() == polars.cases.sort(pl.all()).rows()
+    assert lazy.cases.rows() == polars.cases.rows()  # the same cases in the same order
     assert lazy.error_total == polars.errors.height
     assert validation_metrics(lazy) == validation_metrics(polars)
 
@@ -172,3 +185,26 @@ def test_a_check_on_a_column_of_the_wrong_dtype_that_cannot_run_fails(
         polars.errors.select(failing).sort(pl.all()).rows()
     )
     assert lazy.warnings.sort(pl.all()).rows() == polars.warnings.sort(pl.all()).rows()
+
+
+def test_the_validate_stage_on_duckdb_writes_what_polars_writes(
+    project: Project, clean: pl.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """engine.name: duckdb validates where DuckDB reads the table: the same metrics and the
+    same failure report (every case: each check has fewer than 1000)."""
+    write_parquet_atomic(planted(clean), project.root / "data/features/features.parquet")
+    write_json_atomic(PLAN_JSON, project.root / "data/features/plan.json")
+    stage = load_stage_module("validate")
+    written = []
+    for engine in ({"name": "polars"}, {"name": "duckdb", "duckdb": {"memory_limit": "256MB"}}):
+        train = {"features": list(MODEL_INPUTS)}
+        validate = {"min_rows_per_split": 10}
+        project.write_params(default_params(engine=engine, validate=validate, train=train))
+        argv = ["--params", project.params.name]
+        assert run_stage("validate", stage.run, stage.__doc__ or "", argv=argv) == 1
+        assert "fails check" in capsys.readouterr().err
+        cases = pl.read_csv(Path("reports/validation_failures.csv"), infer_schema=False)
+        metrics = json.loads(Path("metrics/validation.json").read_text(encoding="utf-8"))
+        written.append((metrics, cases.rows()))  # the same rows in the same order
+    assert written[0] == written[1]
+    assert written[0][0]["failure_cases"] == 16

@@ -165,6 +165,26 @@ def structure_cases(schema: pa.DataFrameSchema, types: Mapping[str, pl.DataType]
     return [*missing, *wrong]
 
 
+def report_order(
+    schema: pa.DataFrameSchema, types: Mapping[str, pl.DataType]
+) -> dict[tuple[str, str], int]:
+    """Where pandera lists each (column, check) among its failure cases: missing columns first,
+    then column by column in schema order: not-null, unique, dtype, the column's checks."""
+    missing = [(name, MISSING_COLUMN) for name in schema.columns if name not in types]
+    present = [
+        (name, check)
+        for name, column in schema.columns.items()
+        if name in types
+        for check in (
+            NOT_NULLABLE,
+            FIELD_UNIQUENESS,
+            f"dtype('{column.dtype}')",
+            *(check.error for check in column.checks),
+        )
+    ]
+    return {key: index for index, key in enumerate([*missing, *present])}
+
+
 def _aggregate(frame: nw.LazyFrame[Any], exprs: Mapping[str, nw.Expr]) -> dict[str, Any]:
     """One aggregation query on the engine: ``{key: value}`` of ``exprs``."""
     if not exprs:
@@ -322,6 +342,8 @@ def validate_lazy(
         *run_row_checks(frame, checks, totals, sample_cases),
         *run_isolated(frame, isolated, sample_cases),
     ]
+    order = report_order(schema, types)
+    found.sort(key=lambda f: order[(f.column, f.check)])
 
     text = [name for name, spec in dataset.columns.items() if spec.type == "text"]
     categories = [name for name in categorical_columns(types) if name not in text]
