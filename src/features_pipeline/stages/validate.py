@@ -1,14 +1,23 @@
-"""Stage validate: check the feature table before any model is trained on it."""
+"""Stage validate: check the feature table before any model is trained on it (on the engine of
+``engine.name``: Polars validates in memory, DuckDB and Spark where the table lives)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from features_pipeline.contracts import paths
-from features_pipeline.contracts.dataset import read_contract
+from features_pipeline.contracts.dataset import DatasetContract, read_contract
 from features_pipeline.contracts.params import ModelInputsParams, read_params
-from features_pipeline.contracts.plan_file import model_inputs, read_plan_file
+from features_pipeline.contracts.plan_file import (
+    ModelInputs,
+    PlanFile,
+    model_inputs,
+    read_plan_file,
+)
 from features_pipeline.contracts.text import did_you_mean
+from features_pipeline.engines.factory import open_executor
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, status, timed
@@ -17,6 +26,7 @@ from features_pipeline.validation.metrics import validation_metrics
 from features_pipeline.validation.params import ValidateParams
 from features_pipeline.validation.quality import null_summary
 from features_pipeline.validation.validator import (
+    ValidationResult,
     validate_feature_table,
     validation_error,
     warning_lines,
@@ -39,13 +49,19 @@ def run(args: argparse.Namespace) -> StageFacts:
                 f"{args.params}: train.features: unknown column {name!r}"
                 f"{did_you_mean(name, columns)} (not in {paths.FEATURE_TABLE})"
             )
-    frame = paths.FEATURE_TABLE.read_parquet()
-    with (
-        timed(log, "validate", rows=frame.height, cols=frame.width) as fields,
-        status("validating the feature table"),
-    ):
-        result = validate_feature_table(frame, plan, inputs, validate, dataset)
-        fields.update(checks=result.checks_run, failed=result.checks_failed)
+    engine = params.section("engine", EngineParams)
+    if engine.name == "polars":
+        frame = paths.FEATURE_TABLE.read_parquet()
+        rows, cols = frame.height, frame.width
+        with (
+            timed(log, "validate", rows=rows, cols=cols) as fields,
+            status("validating the feature table"),
+        ):
+            result = validate_feature_table(frame, plan, inputs, validate, dataset)
+            fields.update(checks=result.checks_run, failed=result.checks_failed)
+    else:
+        result = validate_on_engine(engine, plan, inputs, validate, dataset)
+        rows, cols = result.rows["total"], len(columns)
     # Written on failure too, for inspection; DVC records them only when the stage passes.
     # nulls: two totals as metrics, the per-column counts as a list (not a metric: see null_summary)
     metrics = {**validation_metrics(result), "nulls": null_summary(result.missing)}
@@ -61,7 +77,32 @@ def run(args: argparse.Namespace) -> StageFacts:
         result.checks_warned,
         paths.VALIDATION_METRICS,
     )
-    return {"rows": frame.height, "cols": frame.width, "checks": result.checks_run}
+    return {"rows": rows, "cols": cols, "checks": result.checks_run}
+
+
+def validate_on_engine(
+    engine: EngineParams,
+    plan: PlanFile,
+    inputs: ModelInputs,
+    params: ValidateParams,
+    dataset: DatasetContract,
+) -> ValidationResult:
+    """The feature table validated where ``engine`` reads it: aggregates and a bounded sample of
+    failure cases come back, never the table (``metrics/validation.json`` counts them all)."""
+    from features_pipeline.validation.on_engine import validate_lazy
+
+    fields: dict[str, Any]
+    with (
+        timed(log, "validate", engine=engine.name) as fields,
+        status(f"validating the feature table on {engine.name}"),
+        open_executor(engine) as executor,
+    ):
+        table = executor.scan_parquet(paths.FEATURE_TABLE.require())
+        result = validate_lazy(table, plan, inputs, params, dataset)
+        fields.update(
+            rows=result.rows["total"], checks=result.checks_run, failed=result.checks_failed
+        )
+    return result
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
@@ -15,12 +17,20 @@ CONSTANT_IN_TRAIN = "not constant in train rows"
 _ROW = "__row"
 
 
+def split_count_expressions(has_split: bool) -> dict[str, nw.Expr]:
+    """Rows per split (train, test) as narwhals aggregations; none when there is no split."""
+    if not has_split:
+        return {}
+    return {split: (nw.col(SPLIT) == split).cast(nw.Int64).sum() for split in (TRAIN, TEST)}
+
+
 def split_counts(frame: pl.DataFrame) -> dict[str, int]:
     """Rows per split (train, test; 0 when absent) and in total."""
     counts = {TRAIN: 0, TEST: 0}
-    if SPLIT in frame.columns:
-        sums = frame.select((pl.col(SPLIT) == split).sum().alias(split) for split in counts)
-        counts = {split: int(count) for split, count in sums.row(0, named=True).items()}
+    exprs = split_count_expressions(SPLIT in frame.columns)
+    if exprs:
+        sums = nw.from_native(frame).select(e.alias(n) for n, e in exprs.items()).row(0)
+        counts = {split: int(count or 0) for split, count in zip(exprs, sums, strict=True)}
     return {**counts, "total": frame.height}
 
 
@@ -42,13 +52,20 @@ def split_size_findings(counts: dict[str, int], params: ValidateParams) -> list[
     return findings
 
 
-def categorical_columns(frame: pl.DataFrame) -> list[str]:
+def categorical_columns(schema: Mapping[str, pl.DataType]) -> list[str]:
     """String-like columns other than ``split``: the ones whose values are categories."""
     return [
         name
-        for name, dtype in frame.schema.items()
+        for name, dtype in schema.items()
         if name != SPLIT and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
     ]
+
+
+def unseen_values(pairs: pl.DataFrame, name: str) -> set[Any]:
+    """Values of ``name`` in test rows of the distinct (``name``, split) ``pairs`` but in no
+    train row."""
+    in_train = set(pairs.filter(pl.col(SPLIT) == TRAIN).get_column(name))
+    return set(pairs.filter(pl.col(SPLIT) == TEST).get_column(name)) - in_train
 
 
 def unseen_category_findings(
@@ -64,8 +81,7 @@ def unseen_category_findings(
     )
     findings = []
     for name, seen in zip(present, pairs, strict=True):
-        in_train = set(seen.filter(pl.col(SPLIT) == TRAIN).get_column(name))
-        unseen = set(seen.filter(pl.col(SPLIT) == TEST).get_column(name)) - in_train
+        unseen = unseen_values(seen, name)
         cases: tuple[Case, ...] = ()
         if unseen:  # rare: only then locate each value's first test row
             located = (
@@ -78,6 +94,18 @@ def unseen_category_findings(
             )
             cases = tuple(Case(str(v), row) for v, row in located.select(name, _ROW).iter_rows())
         findings.append(outcome(name, UNSEEN_CATEGORY, cases, severity))
+    return findings
+
+
+def constant_findings(bounds: Mapping[str, tuple[Any, Any]], severity: Severity) -> list[Finding]:
+    """From each model input's (min, max) over the train rows: at most one distinct non-null
+    value means the model cannot learn anything from it."""
+    findings = []
+    for name, (low, high) in bounds.items():
+        cases: tuple[Case, ...] = ()
+        if low == high:  # one distinct value, or None == None when all are null
+            cases = (Case("all null" if low is None else str(low)),)
+        findings.append(outcome(name, CONSTANT_IN_TRAIN, cases, severity))
     return findings
 
 
@@ -101,11 +129,6 @@ def constant_in_train_findings(
         .collect()
         .row(0, named=True)
     )
-    findings = []
-    for name in present:
-        low, high = bounds[f"{name}_low"], bounds[f"{name}_high"]
-        cases: tuple[Case, ...] = ()
-        if low == high:  # one distinct value, or None == None when all are null
-            cases = (Case("all null" if low is None else str(low)),)
-        findings.append(outcome(name, CONSTANT_IN_TRAIN, cases, severity))
-    return findings
+    return constant_findings(
+        {name: (bounds[f"{name}_low"], bounds[f"{name}_high"]) for name in present}, severity
+    )

@@ -17,6 +17,6 @@ def validation_metrics(result: ValidationResult) -> dict[str, Any]:
             "failed": result.checks_failed,
             "warned": result.checks_warned,
         },
-        "failure_cases": result.errors.height,
+        "failure_cases": result.failure_cases,
         "nulls": dict(result.missing),
     }

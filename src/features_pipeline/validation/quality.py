@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.contracts.dtypes import parse_dtype
@@ -12,18 +13,29 @@ from features_pipeline.contracts.plan_file import PlanFile
 from features_pipeline.validation.findings import Case, Finding, Severity, outcome
 
 
+def missing_expressions(
+    schema: Mapping[str, pl.DataType], names: Iterable[str]
+) -> dict[str, nw.Expr]:
+    """Per column of ``names`` present in ``schema``: the count of its null (and, for float
+    columns, NaN) values, as a narwhals aggregation any engine runs."""
+    exprs = {}
+    for name in dict.fromkeys(names):
+        if name not in schema:
+            continue
+        missing = nw.col(name).is_null()
+        if schema[name].is_float():
+            missing = missing | nw.col(name).is_nan().fill_null(False)
+        exprs[name] = missing.cast(nw.Int64).sum()
+    return exprs
+
+
 def missing_counts(frame: pl.DataFrame, names: Iterable[str]) -> dict[str, int]:
     """Null (and, for float columns, NaN) values per column, for the columns present."""
-    present = [name for name in dict.fromkeys(names) if name in frame.columns]
-    if not present:
+    exprs = missing_expressions(frame.schema, names)
+    if not exprs:
         return {}
-    exprs = []
-    for name in present:
-        missing = pl.col(name).is_null()
-        if frame.schema[name].is_float():
-            missing = missing | pl.col(name).is_nan()
-        exprs.append(missing.sum().alias(name))
-    return {name: int(count) for name, count in frame.select(exprs).row(0, named=True).items()}
+    row = nw.from_native(frame).select(e.alias(n) for n, e in exprs.items()).row(0)
+    return {name: int(count or 0) for name, count in zip(exprs, row, strict=True)}
 
 
 def null_summary(missing: Mapping[str, int]) -> dict[str, Any]:
@@ -55,13 +67,13 @@ def null_fraction_findings(
     return findings
 
 
-def declared_dtype_findings(frame: pl.DataFrame, plan: PlanFile) -> list[Finding]:
+def declared_dtype_findings(schema: Mapping[str, pl.DataType], plan: PlanFile) -> list[Finding]:
     """Declared dtypes too parameterised for the pandera schema (``Datetime(...)``), compared
-    as their polars string form."""
+    as their polars string form (``schema``: the table's Polars dtypes by column)."""
     findings = []
     for feature in plan:
-        if parse_dtype(feature.dtype) is None and feature.name in frame.columns:
-            actual = str(frame.schema[feature.name])
+        if parse_dtype(feature.dtype) is None and feature.name in schema:
+            actual = str(schema[feature.name])
             cases = () if actual == feature.dtype else (Case(actual),)
             findings.append(outcome(feature.name, f"dtype('{feature.dtype}')", cases))
     return findings

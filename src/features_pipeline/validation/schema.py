@@ -7,8 +7,10 @@ and ``quality``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.contracts.dataset import DatasetContract
@@ -31,11 +33,44 @@ def _is_float(data: PolarsData) -> bool:
     return data.lazyframe.collect_schema()[data.key].is_float()
 
 
-def _in_split(data: PolarsData, split: str) -> pl.Expr:
+def in_split(split: str, has_split: bool) -> nw.Expr:
     """Rows of ``split``; every row counts as a train row when the split column is missing."""
-    if SPLIT not in data.lazyframe.collect_schema():
-        return pl.lit(split == TRAIN)
-    return (pl.col(SPLIT) == split).fill_null(split == TRAIN)
+    if not has_split:
+        return nw.lit(split == TRAIN)
+    return (nw.col(SPLIT) == split).fill_null(split == TRAIN)
+
+
+def _is_infinite(value: nw.Expr) -> nw.Expr:
+    """``+inf`` or ``-inf`` (null where the value is null; NaN is not infinite)."""
+    return (value == math.inf) | (value == -math.inf)
+
+
+def model_input_holds(name: str, is_float: bool, has_split: bool, allow_null: bool) -> nw.Expr:
+    """True where model input ``name`` is usable: never infinite; in train rows never NaN, nor
+    null unless ``allow_null``. The check of both paths (pandera on Polars, any engine)."""
+    value, in_train = nw.col(name), in_split(TRAIN, has_split)
+    usable = nw.lit(True) if allow_null else ~value.is_null() | ~in_train
+    if is_float:
+        usable = usable & ~_is_infinite(value).fill_null(False)
+        usable = usable & ~(value.is_nan().fill_null(False) & in_train)
+    return usable.fill_null(False)
+
+
+def target_finite_holds(name: str, is_float: bool) -> nw.Expr:
+    """True where the target is not infinite (a null passes: not-null is its own check)."""
+    if not is_float:
+        return nw.lit(True)
+    return (~_is_infinite(nw.col(name))).fill_null(True)
+
+
+def split_in_holds() -> nw.Expr:
+    """``split`` is one of :data:`SPLIT_VALUES` (null: the not-null check's business)."""
+    return nw.col(SPLIT).is_in(list(SPLIT_VALUES))
+
+
+def _polars_check(data: PolarsData, holds: nw.Expr) -> pl.LazyFrame:
+    frame: pl.LazyFrame = nw.to_native(nw.from_native(data.lazyframe).select(holds.alias(data.key)))
+    return frame
 
 
 def model_input_check(allow_null: bool) -> pa.Check:
@@ -44,12 +79,9 @@ def model_input_check(allow_null: bool) -> pa.Check:
     from features_pipeline.pandera_polars import pa
 
     def check(data: PolarsData) -> pl.LazyFrame:
-        value, in_train = pl.col(data.key), _in_split(data, TRAIN)
-        usable = pl.lit(True) if allow_null else value.is_not_null() | ~in_train
-        if _is_float(data):
-            usable = usable & ~value.is_infinite().fill_null(False)
-            usable = usable & ~(value.is_nan().fill_null(False) & in_train)
-        return data.lazyframe.select(usable.fill_null(False).alias(data.key))
+        has_split = SPLIT in data.lazyframe.collect_schema()
+        holds = model_input_holds(data.key, _is_float(data), has_split, allow_null)
+        return _polars_check(data, holds)
 
     return pa.Check(check, error=WINDOW_INPUT if allow_null else MODEL_INPUT)
 
@@ -64,9 +96,7 @@ def _unique(data: PolarsData) -> pl.LazyFrame:
 
 
 def _not_infinite(data: PolarsData) -> pl.LazyFrame:
-    if not _is_float(data):
-        return data.lazyframe.select(pl.lit(True).alias(data.key))
-    return data.lazyframe.select((~pl.col(data.key).is_infinite()).fill_null(True).alias(data.key))
+    return _polars_check(data, target_finite_holds(data.key, _is_float(data)))
 
 
 def _with(

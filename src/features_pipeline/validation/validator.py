@@ -47,7 +47,10 @@ FAILURE_SCHEMA: dict[str, type[pl.DataType]] = {
 @dataclass(frozen=True)
 class ValidationResult:
     """What validation found. ``cases`` lists every failure case (severity ``error``) and
-    every warning (``warning``) as (column, check, value, row, severity); rows are 1-based."""
+    every warning (``warning``) as (column, check, value, row, severity); rows are 1-based.
+
+    ``error_total``: the number of failure cases when ``cases`` holds only a bounded sample of
+    them (validation on an engine, :mod:`.on_engine`); None when ``cases`` holds them all."""
 
     rows: dict[str, int]
     checks_run: int
@@ -55,6 +58,12 @@ class ValidationResult:
     checks_warned: int
     cases: pl.DataFrame
     missing: dict[str, int]
+    error_total: int | None = None
+
+    @property
+    def failure_cases(self) -> int:
+        """Every failure case (severity ``error``), also those left out of a bounded sample."""
+        return self.errors.height if self.error_total is None else self.error_total
 
     @property
     def passed(self) -> bool:
@@ -109,16 +118,21 @@ def aggregate_findings(
 ) -> list[Finding]:
     """Checks on aggregates: declared dtypes, split sizes, null fractions, cross-split
     (``text_columns``: identifiers and free text, never checked as categories)."""
-    categories = [name for name in categorical_columns(frame) if name not in text_columns]
+    categories = [name for name in categorical_columns(frame.schema) if name not in text_columns]
     findings = [
-        *declared_dtype_findings(frame, plan),
+        *declared_dtype_findings(frame.schema, plan),
         *split_size_findings(counts, params),
         *null_fraction_findings(missing, frame.height, params.max_null_fraction, inputs.features),
         *unseen_category_findings(frame, categories, params.severity.unseen_category),
         *constant_in_train_findings(frame, inputs.features, params.severity.constant_in_train),
     ]
+    return fail_warnings(findings, params)
+
+
+def fail_warnings(findings: list[Finding], params: ValidateParams) -> list[Finding]:
+    """``findings`` with every warning turned into a failure when ``warnings_fail`` is set."""
     if params.warnings_fail:
-        findings = [replace(f, status="failed") if f.status == "warned" else f for f in findings]
+        return [replace(f, status="failed") if f.status == "warned" else f for f in findings]
     return findings
 
 
@@ -170,4 +184,5 @@ def validation_error(result: ValidationResult, source: str, report: str) -> User
     """One line naming the first failing check (and how many more), plus the failure table."""
     errors = result.errors
     line = summarise_failures(errors, source, ROW)
-    return UserError(f"{line} (all {errors.height} failure case(s): {report})", details=errors)
+    total = result.failure_cases
+    return UserError(f"{line} (all {total} failure case(s): {report})", details=errors)
