@@ -122,7 +122,8 @@ def quoted(name: str) -> str:
 def spark_pattern(date_format: str, where: str) -> str:
     """``date_format`` (strftime, as the contract declares it) as a Spark datetime pattern;
     a UserError naming ``where`` for a directive Spark cannot parse."""
-    pattern, literal = [], []
+    pattern: list[str] = []
+    literal: list[str] = []
 
     def flush() -> None:
         if literal:

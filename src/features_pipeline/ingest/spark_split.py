@@ -32,7 +32,6 @@ from features_pipeline.ingest.split import random_split, time_order, time_test_r
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
     from pyspark.sql import DataFrame
 
 _UDF_NAMES = itertools.count()
@@ -41,18 +40,18 @@ PARTITION_BITS = 33  # monotonically_increasing_id: partition index above bit 33
 
 def split_batches(
     test_size: float, seed: int, key: tuple[str, ...]
-) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+) -> Callable[[Iterator[Any]], Iterator[Any]]:
     """The ``mapInArrow`` function: each batch with its ``split`` column, by :func:`random_split`
     of the batch's key columns (the Polars path's own function)."""
 
-    def label(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
+    def label(batches: Iterator[Any]) -> Iterator[Any]:  # pyarrow RecordBatches
+        import pyarrow as pa  # type: ignore[import-untyped]
 
         for batch in batches:
             keys = pl.from_arrow(batch.select(list(key)))
             assert isinstance(keys, pl.DataFrame)
-            labels = random_split(keys, test_size, seed, key) if batch.num_rows else []
-            yield batch.append_column(SPLIT, pa.array(list(labels), pa.string()))
+            labels = random_split(keys, test_size, seed, key).to_list() if batch.num_rows else []
+            yield batch.append_column(SPLIT, pa.array(labels, pa.string()))
 
     return label
 
@@ -162,16 +161,18 @@ def assign_split_duckdb(
             keys = pl.DataFrame([pl.Series(n, c) for n, c in zip(key, columns, strict=True)])
             return pa.array(random_split(keys, test_size, seed, key).to_list(), pa.string())
 
+        from duckdb.func import ARROW
+
         connection.create_function(
-            name, label, [types[k] for k in key], "VARCHAR", type="arrow", side_effects=False
+            name, label, [types[k] for k in key], "VARCHAR", type=ARROW, side_effects=False
         )
         call = f"{name}({', '.join(_duck(k) for k in key)})"
         return relation.project(f"*, {call} AS {SPLIT}")
     column, tie = (_duck(name) for name in time_order(dataset, source))
-    latest = time_test_rows(relation.count("*").fetchone()[0], test_size)  # type: ignore[index]
+    latest = time_test_rows(relation.count("*").fetchall()[0][0], test_size)
     rank = f"row_number() OVER (ORDER BY {column} DESC, {tie} DESC)"
-    label = f"CASE WHEN {rank} <= {latest} THEN '{TEST}' ELSE '{TRAIN}' END"
-    return relation.project(f"*, {label} AS {SPLIT}")
+    labels = f"CASE WHEN {rank} <= {latest} THEN '{TEST}' ELSE '{TRAIN}' END"
+    return relation.project(f"*, {labels} AS {SPLIT}")
 
 
 def _duck(name: str) -> str:
