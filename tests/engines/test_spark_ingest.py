@@ -123,6 +123,8 @@ def test_parts_are_read_in_the_given_order_across_many_splits(
             zip(["b.csv", "c.csv", "a.csv"], chunks, dialects, strict=True)
         )
     ]
+    splits = spark_session_local.read.text(str(paths[0])).rdd.getNumPartitions()
+    assert splits > 20  # the first part is read by many tasks
     got = spark_read(spark_session_local, paths)
     assert_frame_equal(got, sales_medium)
     assert_frame_equal(got, pl.concat([read_sales_csv(p) for p in paths]))
@@ -267,3 +269,26 @@ def test_split_membership_is_the_same_on_polars_duckdb_and_spark(
     assert ducked.get_column("split").to_list() == polars.to_list()
     if table == "sales-no-key":
         assert ROW_NUMBER in spark.columns
+
+
+def test_the_reader_and_the_split_run_on_spark_connect(
+    spark_connect_url: str, superstore: pl.DataFrame
+) -> None:
+    from features_pipeline.engines.params import SparkParams
+    from features_pipeline.engines.spark import spark_session
+
+    session = spark_session(SparkParams(remote=spark_connect_url))
+    try:
+        path = f"file://{SUPERSTORE / 'superstore.csv'}"
+        frame = read_csv_spark(session, [path], SUPERSTORE_CONTRACT, "dataset.yaml")
+        assert type(frame).__module__.startswith("pyspark.sql.connect")
+        for strategy in ("random", "time"):
+            args: dict[str, Any] = {"strategy": strategy, "test_size": 0.2, "seed": 7}
+            split = assign_split_spark(frame, **args, dataset=SUPERSTORE_CONTRACT)
+            expected = assign_split(superstore, **args, dataset=SUPERSTORE_CONTRACT)
+            assert_frame_equal(collected(split), expected)
+        bad = SUPERSTORE / "dataset.yaml"  # not a CSV of the contract: one line, no traceback
+        with pytest.raises(UserError, match=r"dataset\.yaml: line 1: no recognised column"):
+            read_csv_spark(session, [str(bad)], SUPERSTORE_CONTRACT)
+    finally:
+        session.stop()
