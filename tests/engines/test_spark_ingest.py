@@ -199,8 +199,10 @@ def test_a_second_part_with_a_bad_cell_is_named_with_its_own_line(
         (None, "{uri}: header only, no data rows"),
         ("long", "{uri}: line 3: more than 14 field(s), the header has 14"),
         ("missing", "{uri}: file not found"),
+        ("quote", "{uri}: line 4: a double quote is not closed"),
+        ("utf8", "{uri}: line 5: not valid UTF-8; save the file as UTF-8"),
     ],
-    ids=["empty", "required-missing", "header-only", "long-line", "not-found"],
+    ids=["empty", "required-missing", "header-only", "long-line", "not-found", "quote", "utf8"],
 )
 def test_file_errors_are_one_line_naming_the_file(
     spark_session_local: SparkSession,
@@ -217,6 +219,14 @@ def test_file_errors_are_one_line_naming_the_file(
         lines = text.splitlines(keepends=True)
         lines[2] = lines[2].rstrip("\n") + ",surplus\n"
         path.write_text("".join(lines), encoding="utf-8")
+    elif content == "quote":
+        lines = text.splitlines(keepends=True)
+        lines[3] = lines[3].replace(",", ',"', 1)
+        path.write_text("".join(lines), encoding="utf-8")
+    elif content == "utf8":
+        lines = text.encode("utf-8").splitlines(keepends=True)
+        lines[4] = lines[4].replace(b",", b",\xff", 1)
+        path.write_bytes(b"".join(lines))
     elif content != "missing":
         path.write_text(content, encoding="utf-8")
     message = spark_error(spark_session_local, [str(path)])

@@ -67,6 +67,9 @@ LINE_ID = "__line_id__"  # monotonically_increasing_id of the line (all lines)
 DATA_ID = "__data_id__"  # monotonically_increasing_id of the data row (data rows only)
 FILE = "__file__"  # the file Spark read (to refuse a source that names several files)
 EXTRA = "__extra__"  # a field beyond the header's: the line is longer than the header
+NOT_UTF8 = "__not_utf8__"  # the line holds bytes that are not UTF-8
+OPEN_QUOTE = "__open_quote__"  # a quoted field is not closed on its line
+LINE_FLAGS = (NOT_UTF8, OPEN_QUOTE)
 # Unicode White_Space, the characters Polars' str.strip_chars() removes
 WHITESPACE = (
     " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
@@ -267,7 +270,15 @@ def contract_checks(
 ) -> list[Check]:
     """The Polars reader's checks in its order: a line longer than the header, every column's
     parse check, then the range checks (their messages are the Polars reader's own)."""
-    checks = [Check(None, "", f"({EXTRA} IS NOT NULL)")]
+    checks = [
+        Check(None, "not valid UTF-8; save the file as UTF-8", NOT_UTF8),
+        Check(
+            None,
+            "a double quote is not closed (a quoted field may not span lines on Spark)",
+            OPEN_QUOTE,
+        ),
+        Check(None, "more than {width} field(s), the header has {width}", f"{EXTRA} IS NOT NULL"),
+    ]
     checks += [
         Check(name, _problem(dataset.columns[name]), _is_bad(dataset.columns[name]))
         for name in present
@@ -356,10 +367,19 @@ def _typed_part(
     cells = [_field(i) for i in range(len(part.fields))]
     schema = ", ".join(f"{cell} STRING" for cell in [*cells, EXTRA])
     options = f"map('sep', {sql_string(part.separator)}, 'escape', '\"')"
-    ids = [PART, FILE, BLOCK, LINE_ID]
+    ids = [PART, FILE, BLOCK, LINE_ID, *LINE_FLAGS]
+    opens = sql_string(f'(^|{re.escape(part.separator)})[{WHITESPACE}]*"')
     rows = (
         _lines(spark, part.index, part.uri)
         .where(f"NOT ({BLOCK} = 0 AND {LINE_ID} = {part.header_id})")
+        .selectExpr(
+            *ids[:4],
+            f"NOT is_valid_utf8(value) AS {NOT_UTF8}",
+            # an odd number of quotes on a line where a field opens with one
+            f"value RLIKE {opens} AND (length(value) - length(replace(value, '\"'))) % 2 = 1 "
+            f"AS {OPEN_QUOTE}",
+            "value",
+        )
         .selectExpr(*ids, f"from_csv(value, {sql_string(schema)}, {options}) AS r")
         .selectExpr(*ids, *[f"NULLIF(r.{cell}, '') AS {cell}" for cell in [*cells, EXTRA]])
         .where(f"coalesce({', '.join([*cells, EXTRA])}) IS NOT NULL")  # blank lines: no data
@@ -485,10 +505,8 @@ def _raise_first_failure(
             _lines(spark, part.index, part.uri), part.index, [(r[BLOCK], r[LINE_ID]) for r in first]
         )
         if check.column is None:
-            raise UserError(
-                f"{part.uri}: line {lines[0]}: more than {len(part.fields)} field(s), "
-                f"the header has {len(part.fields)}"
-            )
+            problem = check.problem.format(width=len(part.fields))
+            raise UserError(f"{part.uri}: line {lines[0]}: {problem}")
         examples = ", ".join(
             f"line {line}: {shown(row['v'])}" for line, row in zip(lines, first, strict=True)
         )
