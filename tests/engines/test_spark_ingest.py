@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 from sales_columns import SALES, read_sales_csv
 from support import Dialect, csv_text, write_sales_csv
 
-from features_pipeline.contracts.dataset import ROW_NUMBER, load_contract
+from features_pipeline.contracts.dataset import ROW_NUMBER, load_contract, parse_contract
 from features_pipeline.engines.base import ROW
 from features_pipeline.engines.spark import arrow_to_polars
 from features_pipeline.errors import UserError
@@ -107,6 +107,43 @@ def test_the_superstore_example_with_two_digit_years(spark_session_local: SparkS
     got = spark_read(spark_session_local, [path], SUPERSTORE_CONTRACT)
     assert_frame_equal(got, expected)
     assert got.get_column("Order Date").dt.year().min() >= 2000  # 13/11/18 is 2018, not 1918
+
+
+def test_datetimes_booleans_nullable_cells_and_unpivoted_two_digit_years(
+    spark_session_local: SparkSession, tmp_path: Path
+) -> None:
+    contract = parse_contract(
+        {
+            "name": "types",
+            "columns": {
+                "id": {"type": "integer"},
+                "at": {"type": "datetime"},
+                "flag": {"type": "boolean"},
+                "note": {"type": "text", "nullable": True},
+                "x": {"type": "float", "nullable": True},
+                "day": {"type": "date", "formats": ["%d.%m.%y"]},
+            },
+            "key": ["id"],
+            "target": "x",
+        },
+        "types.yaml",
+    )
+    path = tmp_path / "types.csv"
+    path.write_text(
+        "ID;At;Flag;Note;X;Day\n"
+        "1;2010-05-28 14:30:00;TRUE; a b ;1e3;28.05.69\n"
+        "2;2010-05-28T04:05:06;no;;;01.01.70\n"
+        '3; 2011-01-02 03:04:05 ;Y;"x;y";-.5;1.2.00\n',
+        encoding="utf-8",
+    )
+    expected = read_csv_table(path, contract)
+    assert expected.get_column("day").dt.year().to_list() == [2069, 1970, 2000]
+    assert_frame_equal(spark_read(spark_session_local, [path], contract), expected)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(path.read_text(encoding="utf-8").replace("-.5", "n/a"), encoding="utf-8")
+    message = spark_error(spark_session_local, [str(bad)], contract)
+    assert message == polars_error(bad, contract)
+    assert message == f"{bad}: column 'x': 1 value(s) are not a number (line 4: 'n/a')"
 
 
 def test_parts_are_read_in_the_given_order_across_many_splits(

@@ -238,7 +238,7 @@ class Check:
             return self.sql
         if self.column not in part.raw:
             return "FALSE"
-        return self.sql.format(value=quoted(self.column), raw=part.raw[self.column])
+        return self.sql.format(value=quoted(self.column), raw=quoted(_raw(self.column)))
 
 
 def _is_bad(spec: ColumnSpec) -> str:
