@@ -170,7 +170,7 @@ def header_fields(header: bytes, separator: str) -> list[str]:
 
 
 def _foreign_header_error(
-    path: Path, header: bytes, separator: str, names: list[str], dataset: DatasetContract
+    path: Path | str, header: bytes, separator: str, names: list[str], dataset: DatasetContract
 ) -> UserError:
     """The UserError for a header without a single column of the contract."""
     missing = ", ".join(repr(name) for name in dataset.columns)
@@ -191,7 +191,7 @@ def _foreign_header_error(
     )
 
 
-def check_header(path: Path, header: bytes, separator: str, dataset: DatasetContract) -> None:
+def check_header(path: Path | str, header: bytes, separator: str, dataset: DatasetContract) -> None:
     """UserError for an unclosed quote, a header without any column of the contract, or a column
     named twice (same spelling or two spellings of one column), naming the 1-based positions."""
     if header.count(b'"') % 2:
@@ -242,7 +242,9 @@ def find_malformed_line(
     return None
 
 
-def canonical_names(path: Path, headers: list[str], dataset: DatasetContract) -> dict[str, str]:
+def canonical_names(
+    path: Path | str, headers: list[str], dataset: DatasetContract
+) -> dict[str, str]:
     """Map each recognised header to its canonical name; duplicates after mapping are errors."""
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}

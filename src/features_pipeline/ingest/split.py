@@ -76,9 +76,9 @@ def random_split(
 
 def time_split(frame: pl.DataFrame, test_size: float, order: tuple[str, ...]) -> pl.Series:
     """``test`` for the latest ``test_size`` fraction of rows by ``order`` (last: a tie-breaker)."""
-    test_rows = math.ceil(frame.height * test_size)
+    latest = time_test_rows(frame.height, test_size)
     rank = pl.struct(*order).rank("ordinal", descending=True).alias("r")
-    return split_labels(frame.select(rank).get_column("r") <= test_rows)
+    return split_labels(frame.select(rank).get_column("r") <= latest)
 
 
 def assign_split(
@@ -93,10 +93,20 @@ def assign_split(
     if strategy == "random":
         split = random_split(frame, test_size, seed, dataset.split_key)
     else:
-        if dataset.order_by is None:
-            raise UserError(
-                f"{source}: split.strategy: 'time' needs an order_by column in the dataset "
-                "contract; declare one or use strategy 'random'"
-            )
-        split = time_split(frame, test_size, (dataset.order_by, dataset.tie_breaker))
+        split = time_split(frame, test_size, time_order(dataset, source))
     return frame.with_columns(split)
+
+
+def time_order(dataset: DatasetContract, source: str) -> tuple[str, str]:
+    """(order_by, tie-breaker) of the time split; UserError when the contract has no order_by."""
+    if dataset.order_by is None:
+        raise UserError(
+            f"{source}: split.strategy: 'time' needs an order_by column in the dataset "
+            "contract; declare one or use strategy 'random'"
+        )
+    return dataset.order_by, dataset.tie_breaker
+
+
+def time_test_rows(rows: int, test_size: float) -> int:
+    """How many rows the time split puts in test: the latest ceil(rows x test_size)."""
+    return math.ceil(rows * test_size)
