@@ -9,8 +9,10 @@ from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 from sales_columns import SALES
 
 from features_pipeline.contracts.split import SPLIT
+from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.model.card import build_card
-from features_pipeline.model.train import train_metrics, train_model
+from features_pipeline.model.sampling import train_rows
+from features_pipeline.model.train import TrainResult, train_metrics, train_model
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +80,16 @@ def test_max_rows_fits_on_a_seeded_sample_the_card_records() -> None:
     params give the same sample, and the card says how many rows it came from."""
     table = feature_table(600)
     full = train_model(table, train_params("ridge"), plan(), SALES)
-    sampled = train_model(table, train_params("ridge", max_rows=200), plan(), SALES)
-    again = train_model(table, train_params("ridge", max_rows=200), plan(), SALES)
+    local = PolarsExecutor()
+
+    def fit_sample() -> TrainResult:
+        rows, sampled_from = train_rows(
+            local.from_polars(table), 200, 42, SALES.row_key, local.to_polars
+        )
+        params = train_params("ridge", max_rows=200)
+        return train_model(rows, params, plan(), SALES, sampled_from=sampled_from)
+
+    sampled, again = fit_sample(), fit_sample()
     assert (sampled.rows, sampled.sampled_from) == (200, full.rows)
     assert full.sampled_from is None
     assert sampled.training_frame.equals(again.training_frame)

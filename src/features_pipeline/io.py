@@ -93,9 +93,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, target)
+        if target.is_dir() and not target.is_symlink():  # e.g. a Spark table's manifest folder
+            replace_dir(tmp, target)
+        else:
+            os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
 
 
 def _exchange(first: Path, second: Path) -> bool:

@@ -56,21 +56,22 @@ def summarise_failures(table: pl.DataFrame, source: str, row_word: str) -> str:
         missing = ", ".join(repr(v) for v in table.filter(pl.col("check") == check)["value"])
         line = f"{source}: missing required column(s) {missing}"
     else:
-        line = _describe_group(source, row_word, column, check, count, values, rows)
+        line = describe_failure(source, row_word, column, check, count, values, rows)
     if groups.height > 1:
         line += f"; and {groups.height - 1} more failing check(s)"
     return line
 
 
-def _describe_group(
+def describe_failure(
     source: str,
     row_word: str,
     column: str,
     check: str,
     count: int,
-    values: list[str],
+    values: list[str | None],
     rows: list[int | None],
 ) -> str:
+    """``source: column 'X' fails check 'Y' in <count> row(s) (line 3: '-5', ...)``."""
     where = ", ".join(
         f"{row_word} {row}: {shown(value)}" if row is not None else shown(value)
         for row, value in zip(rows, values, strict=True)

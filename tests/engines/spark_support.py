@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
+
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 # pyspark.sql.connect warns on import under pandas 3; the executor is Arrow-only
 PANDAS_WARNING = "ignore:PySpark does not yet fully support pandas:FutureWarning"
@@ -89,3 +91,17 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def read_cluster_table(path: Path) -> pl.DataFrame:
+    """The warehouse table whose manifest is at ``path`` (a local warehouse), read by Polars in
+    its row order, without the stored row positions."""
+    from features_pipeline.contracts.table_manifest import read_manifest
+    from features_pipeline.engines.base import ROW
+    from features_pipeline.engines.spark import storage_uri
+
+    manifest = read_manifest(path)
+    folder = Path(storage_uri(manifest.uri).removeprefix("file://"))
+    table = pl.read_parquet(sorted(folder.glob("*.parquet")))
+    assert table.height == manifest.rows
+    return table.sort(ROW).drop(ROW)

@@ -1,17 +1,20 @@
 """Through a local Spark Connect server, as a user of a managed cluster would (``spark``):
-the features stage with ``engine.spark.remote`` writes the table the Polars engine writes, and
-the contract's row rules count a table's failures on the server."""
+the features and validate stages with ``engine.spark.remote`` give the Polars engine's table
+and validation metrics, and the contract's row rules count a table's failures on the server."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 from sales_columns import SALES, UNITS_SOLD
+from spark_support import read_cluster_table
 from support import REPO_ROOT, Project, default_params, load_stage_module
 
+from features_pipeline.contracts.table_manifest import is_cluster_table
 from features_pipeline.engines.params import SparkParams
 from features_pipeline.engines.spark import SparkExecutor
 from features_pipeline.ingest.rules import count_failures, failing_rows, row_rules
@@ -22,26 +25,34 @@ from features_pipeline.runner import run_stage
 pytestmark = pytest.mark.spark
 
 FEATURES = Path("data/features/features.parquet")
+VALIDATION = Path("metrics/validation.json")
 
 
-def run_features(project: Project, engine: dict[str, object]) -> int:
+def run_stages(project: Project, engine: dict[str, object], *names: str) -> None:
+    """Run the stages ``names`` in order with ``engine``; each must succeed."""
     project.write_params(default_params(engine=engine, features={"spec": "config/features.yaml"}))
-    stage = load_stage_module("features")
-    return run_stage("features", stage.run, stage.__doc__ or "", argv=["--params", "params.yaml"])
+    for name in names:
+        stage = load_stage_module(name)
+        argv = ["--params", "params.yaml"]
+        assert run_stage(name, stage.run, stage.__doc__ or "", argv=argv) == 0, name
 
 
-def test_the_features_stage_through_spark_connect_writes_the_polars_table(
-    project: Project, spark_connect_url: str, capsys: pytest.CaptureFixture[str]
+def test_features_and_validate_through_spark_connect_match_polars(
+    project: Project, spark_connect_url: str
 ) -> None:
+    """The table stays on the server's warehouse (a manifest at the usual path) and equals the
+    Polars table; metrics/validation.json has the Polars run's layout and values."""
     interim = project.root / "data" / "interim" / "sales.parquet"
     interim.parent.mkdir(parents=True)
     assign_split(generate_sales(1500, seed=6), "random", 0.2, 42, SALES).write_parquet(interim)
     shutil.copy(REPO_ROOT / "config" / "features.yaml", project.root / "config" / "features.yaml")
-    assert run_features(project, {"name": "polars"}) == 0, capsys.readouterr().err
+    run_stages(project, {"name": "polars"}, "features", "validate")
     by_polars = pl.read_parquet(FEATURES).sort(ORDER_ID)
+    validation = json.loads(VALIDATION.read_text(encoding="utf-8"))
     remote = {"name": "spark", "spark": {"remote": spark_connect_url, "connect_timeout_s": 120}}
-    assert run_features(project, remote) == 0, capsys.readouterr().err
-    by_connect = pl.read_parquet(FEATURES).sort(ORDER_ID)
+    run_stages(project, remote, "features", "validate")
+    assert is_cluster_table(FEATURES)
+    by_connect = read_cluster_table(FEATURES).sort(ORDER_ID)
     assert by_connect.schema == by_polars.schema
     for name in by_polars.columns:  # floats within 1e-9 relative, everything else exact
         left, right = by_polars.get_column(name), by_connect.get_column(name)
@@ -51,6 +62,7 @@ def test_the_features_stage_through_spark_connect_writes_the_polars_table(
             assert same.all(), name
         else:
             assert left.equals(right), name
+    assert json.loads(VALIDATION.read_text(encoding="utf-8")) == validation
 
 
 def test_row_rules_count_failures_on_the_connect_server(spark_connect_url: str) -> None:

@@ -34,13 +34,12 @@ from features_pipeline.model.cluster import (
     combine_partials,
     distributed_metrics,
     exact_terms,
-    sample_hash,
     score_spark,
-    seeded_sample,
     square_terms,
 )
 from features_pipeline.model.evaluate import ACTUAL, PREDICTED, predict
 from features_pipeline.model.metrics import regression_metrics
+from features_pipeline.model.sampling import sample_hash, seeded_sample
 from features_pipeline.model.train import train_model
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
 from features_pipeline.errors import UserError
 
 PROJECT_FILE = "dvc.yaml"  # marks the project root
@@ -37,12 +38,23 @@ class Artifact:
         return require_file(self.path, self.stage)
 
     def read_parquet(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
-        """The table (only ``columns`` when given); missing is a UserError."""
-        return pl.read_parquet(self.require(), columns=list(columns) if columns else None)
+        """The table (only ``columns`` when given); missing, or a table in cluster storage
+        (written by ``engine.name: spark``), is a UserError."""
+        path = self.require()
+        if is_cluster_table(path):
+            uri = read_manifest(path).uri
+            raise UserError(
+                f"{path}: the table is in cluster storage ({uri}), written with engine.name: "
+                "spark; set engine.name: spark, or run `dvc repro` with the local engine first"
+            )
+        return pl.read_parquet(path, columns=list(columns) if columns else None)
 
     def parquet_schema(self) -> dict[str, pl.DataType]:
-        """Column dtypes of the table, from its parquet metadata only."""
-        return dict(pl.read_parquet_schema(self.require()))
+        """Column dtypes of the table, from its parquet metadata (or its manifest) only."""
+        path = self.require()
+        if is_cluster_table(path):
+            return read_manifest(path).polars_schema()
+        return dict(pl.read_parquet_schema(path))
 
     def read_json(self) -> dict[str, Any]:
         """The JSON object in the file; missing or malformed is a UserError."""

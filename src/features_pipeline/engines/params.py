@@ -18,6 +18,9 @@ class SparkParams(StrictModel):
     remote: str | None = None  # sc://host:port (Spark Connect)
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=60.0, gt=0)  # a session not up by then is an error
+    # where Spark stages write their tables (a folder per table and content checksum): a URI
+    # (s3a://, hdfs://, file://) or a folder relative to the project (git- and DVC-ignored)
+    warehouse: str = Field(default=".spark_warehouse", min_length=1)
 
     @field_validator("remote")
     @classmethod

@@ -16,6 +16,7 @@ divide through narwhals are unaffected; raw Spark SQL would not be.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import socket
@@ -32,9 +33,17 @@ from urllib.parse import urlsplit
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from features_pipeline.contracts.dtypes import dtype_name
+from features_pipeline.contracts.table_manifest import (
+    TableManifest,
+    is_cluster_table,
+    manifest_file,
+    read_manifest,
+)
 from features_pipeline.engines.base import ROW, Executor
 from features_pipeline.engines.params import SparkParams
 from features_pipeline.errors import UserError
+from features_pipeline.io import atomic_dir
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -91,20 +100,25 @@ def arrow_to_polars(table: Any) -> pl.DataFrame:
 
 
 class SparkExecutor(Executor):
-    """Feature plans on a Spark session; results come back to Polars through Arrow in ROW order
-    (the feature table is written by Polars: no Spark part files)."""
+    """Feature plans on a Spark session. Tables stay in cluster storage: :meth:`write_parquet`
+    writes to ``engine.spark.warehouse`` and leaves a manifest at the output path
+    (``contracts/table_manifest.py``); only small results come back to Polars, through Arrow."""
 
     name = "spark"
 
     def __init__(self, session: Session | None = None, params: SparkParams | None = None) -> None:
         """Run on ``session``, or on a new session from ``params`` (stopped by :meth:`close`)."""
+        self.params = params or SparkParams()
         self.owns_session = session is None
-        self.spark = session if session is not None else spark_session(params or SparkParams())
+        self.spark = session if session is not None else spark_session(self.params)
 
     def scan_parquet(self, path: Path) -> nw.LazyFrame[Any]:
-        """The parquet file (or folder of files, in file-name order) at ``path``, read by Spark.
+        """The table at ``path``, read by Spark: a table manifest (the table in the warehouse,
+        with its stored row positions), a parquet file, or a folder of files (file-name order).
 
         The path must be readable where Spark runs (the server, for Spark Connect)."""
+        if is_cluster_table(path):
+            return self.scan_manifest(read_manifest(path))
         frame = self.spark.read.parquet(str(Path(path).resolve()))
         row = "_metadata.row_index"
         if Path(path).is_dir():  # positions restart in each file: add the rows of earlier files
@@ -116,6 +130,39 @@ class SparkExecutor(Executor):
             row = f"{row} + map({', '.join(offsets)})[_metadata.file_name]"
         # SQL text, not pyspark.sql.functions: those dispatch on a process-wide Connect flag
         return nw.from_native(frame.selectExpr("*", f"CAST({row} AS BIGINT) AS {ROW}"))
+
+    def scan_manifest(self, manifest: TableManifest) -> nw.LazyFrame[Any]:
+        """The warehouse table of ``manifest`` (with ROW); a missing table is one line."""
+        uri = storage_uri(manifest.uri)
+        try:
+            frame = self.spark.read.parquet(uri)
+        except Exception as error:  # AnalysisException (classic or Connect): path not found
+            raise UserError(
+                f"{uri}: cannot read the table ({first_line(error)}); run `dvc repro --force` "
+                "of the stage that writes it"
+            ) from None
+        return nw.from_native(frame)
+
+    def write_parquet(self, frame: nw.LazyFrame[Any], path: Path) -> tuple[int, int]:
+        """Write the table to the warehouse, in a folder named by its content checksum, with
+        ROW stored as a column (no global sort), and a manifest at ``path`` (atomically, last:
+        a failure leaves the previous manifest). Returns (rows, cols) without ROW."""
+        table = native(self.materialize(frame))
+        columns = [name for name in table.columns if name != ROW]
+        rows, checksum = table_checksum(table)
+        schema = arrow_to_polars(table.select(*columns).limit(0).toArrow()).schema
+        name = f"{path.parent.name}-{path.stem}-{checksum[:16]}"
+        location = f"{self.params.warehouse.rstrip('/')}/{name}"
+        table.write.mode("overwrite").parquet(storage_uri(location))
+        manifest = TableManifest(
+            uri=location,
+            rows=rows,
+            columns={column: dtype_name(schema[column]) for column in columns},
+            checksum=checksum,
+        )
+        with atomic_dir(path) as folder:
+            manifest_file(folder).write_text(manifest.to_json(), encoding="utf-8")
+        return rows, len(columns)
 
     def table(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
         """A Polars frame as a Spark DataFrame through Arrow, with an explicit schema (Connect
@@ -157,6 +204,37 @@ class SparkExecutor(Executor):
     def close(self) -> None:
         if self.owns_session:
             self.spark.stop()
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (Spark's carry a JVM stack trace)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def storage_uri(location: str) -> str:
+    """A location Spark reads: a URI as it is; a relative folder under the project root (the
+    working directory of every stage), so manifests never hold a machine's absolute path."""
+    if "://" in location or Path(location).is_absolute():
+        return location
+    return (Path.cwd() / location).resolve().as_uri()
+
+
+def sql_name(column: str) -> str:
+    """``column`` quoted for Spark SQL."""
+    return "`" + column.replace("`", "``") + "`"
+
+
+def table_checksum(table: DataFrame) -> tuple[int, str]:
+    """Rows and an order-independent content checksum of ``table``: the exact (decimal) sum of
+    each row's 64-bit hash of all its columns, hashed with the row count and column names, so the
+    same rows give the same checksum however Spark splits and schedules the work."""
+    names = ", ".join(sql_name(column) for column in table.columns)
+    total = table.selectExpr(
+        "count(*) AS n", f"sum(CAST(xxhash64({names}) AS DECIMAL(38, 0))) AS h"
+    ).collect()[0]
+    rows, hashed = int(total["n"]), str(total["h"] or 0)
+    text = f"{rows}\n{hashed}\n" + "\n".join(table.columns)
+    return rows, hashlib.sha256(text.encode()).hexdigest()
 
 
 def java_binary() -> str | None:
@@ -210,7 +288,7 @@ def within(seconds: float, start: Callable[[], T], what: str) -> T:
     if thread.is_alive():
         raise UserError(f"{what}: no Spark session within {seconds:g} s (connect_timeout_s)")
     if failure:
-        first = (str(failure[0]).strip().splitlines() or [type(failure[0]).__name__])[0]
+        first = first_line(failure[0])
         raise UserError(f"{what}: Spark did not start: {first}") from failure[0]
     return result[0]
 

@@ -516,6 +516,28 @@ def _raise_first_failure(
         )
 
 
+GLOB_CHARS = frozenset("*?[{")
+
+
+def list_csv_parts(spark: Any, uri: str) -> list[str]:
+    """The CSV files a storage URI names, listed by Spark where the storage is (no file content
+    is read; works through Spark Connect): the file itself, every ``*.csv`` of a folder, or the
+    matches of a glob, in name order. Missing or empty is a one-line UserError."""
+    from pyspark.errors import PySparkException
+
+    reader = spark.read.format("binaryFile")
+    if not GLOB_CHARS & set(uri.rsplit("/", 1)[-1]):
+        reader = reader.option("pathGlobFilter", "*.csv")
+    try:
+        listed = reader.load(uri).selectExpr("path").collect()
+    except PySparkException as error:
+        raise _fail(uri, error) from None
+    files = sorted(str(row["path"]) for row in listed)
+    if not files:
+        raise UserError(f"{uri}: no CSV file there (an empty folder, or a glob matching none)")
+    return files
+
+
 def read_csv_spark(
     spark: Any, sources: Sequence[str], dataset: DatasetContract, contract_source: str = ""
 ) -> DataFrame:

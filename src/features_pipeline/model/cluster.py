@@ -31,14 +31,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-import narwhals.stable.v2 as nw
 import numpy as np
 import polars as pl
 
-from features_pipeline.engines.base import ROW
-from features_pipeline.ingest.split import stable_unit_interval
 from features_pipeline.model.evaluate import ACTUAL, PREDICTED, predict, require_columns
 from features_pipeline.model.metrics import SIGNIFICANT_DIGITS, Metrics, round_sig
 
@@ -48,7 +45,6 @@ if TYPE_CHECKING:
 
 Batch = Any  # a pyarrow.RecordBatch (pyarrow ships no type information)
 
-SAMPLE_HASH = "__sample_hash__"  # temporary column of seeded_sample on Spark
 QUANTITY, TERM = "quantity", "term"  # columns of the partial sums distributed_metrics collects
 
 # The sums distributed_metrics needs, by code: row counts and float sums alike travel as exact
@@ -268,85 +264,3 @@ def distributed_metrics(scored: DataFrame, digits: int | None = SIGNIFICANT_DIGI
     codes = collected.column(QUANTITY).to_pylist()
     values = collected.column(TERM).to_pylist()
     return combine_partials(zip(codes, values, strict=True), digits)
-
-
-# ---------------------------------------------------------------------------------------------
-# Seeded sample
-
-
-def sample_column(schema: dict[str, bool], key_columns: Sequence[str]) -> str:
-    """The column whose hash orders the sample: the key when it is one integer column, else ROW
-    (``schema``: whether each column is an integer)."""
-    require_columns(schema, [*key_columns, ROW], "seeded_sample", "to sample rows")
-    if len(key_columns) == 1 and schema[key_columns[0]]:
-        return key_columns[0]
-    return ROW
-
-
-def sample_hash(keys: pl.Series, seed: int) -> np.ndarray:
-    """The hash of each integer key (null keys hash as 0): the order of :func:`seeded_sample`."""
-    return stable_unit_interval(keys.cast(pl.Int64).fill_null(0), seed)
-
-
-def _is_spark(frame: Any) -> bool:
-    return type(frame).__module__.startswith("pyspark.")
-
-
-def seeded_sample(
-    frame: nw.LazyFrame[Any] | DataFrame | pl.DataFrame | pl.LazyFrame,
-    size: int,
-    seed: int,
-    key_columns: Sequence[str],
-) -> pl.DataFrame:
-    """At most ``size`` rows of ``frame``: those with the smallest
-    :func:`~features_pipeline.ingest.split.stable_unit_interval` hash of the row key (of ROW
-    when the key is not one integer column; ties by ROW), every column, in ROW order.
-
-    The same rows on every engine: a narwhals frame of any backend, a Polars frame (ROW added
-    as the row position if absent) or a pyspark DataFrame (classic or Connect), where the
-    hashes are computed on the executors and Spark keeps the ``size`` smallest (top-k)."""
-    if size < 0:
-        raise ValueError(f"sample size {size} is negative")
-    if isinstance(frame, pl.DataFrame | pl.LazyFrame):
-        lazy = frame.lazy()
-        if ROW not in lazy.collect_schema().names():
-            lazy = lazy.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
-        frame = nw.from_native(lazy)
-    if isinstance(frame, nw.LazyFrame) and _is_spark(frame.to_native()):
-        frame = frame.to_native()
-    if _is_spark(frame):
-        return _spark_sample(cast("DataFrame", frame), size, seed, key_columns)
-    assert isinstance(frame, nw.LazyFrame)
-    schema = frame.collect_schema()
-    column = sample_column({k: v.is_integer() for k, v in schema.items()}, key_columns)
-    keys = frame.select(*dict.fromkeys([column, ROW])).collect("polars").to_native()
-    rows = keys.get_column(ROW).to_numpy()
-    order = np.lexsort((rows, sample_hash(keys.get_column(column), seed)))
-    chosen = np.sort(rows[order[:size]]).tolist()
-    picked = frame.filter(nw.col(ROW).is_in(chosen)).collect("polars").to_native()
-    return picked.sort(ROW)
-
-
-def _spark_sample(
-    frame: DataFrame, size: int, seed: int, key_columns: Sequence[str]
-) -> pl.DataFrame:
-    from pyspark.sql.types import DoubleType, IntegralType, StructField, StructType
-
-    from features_pipeline.engines.spark import arrow_to_polars
-
-    fields = frame.schema
-    column = sample_column(
-        {field.name: isinstance(field.dataType, IntegralType) for field in fields}, key_columns
-    )
-    schema = StructType([*fields.fields, StructField(SAMPLE_HASH, DoubleType(), False)])
-
-    def add_hash(batches: Iterator[Batch]) -> Iterator[Batch]:
-        pa = arrow()
-        for batch in batches:
-            keys = pl.from_arrow(batch.column(column))
-            assert isinstance(keys, pl.Series)
-            hashed = pa.array(sample_hash(keys, seed), type=pa.float64())
-            yield batch.append_column(SAMPLE_HASH, hashed)
-
-    top = frame.mapInArrow(add_hash, schema).orderBy(quoted(SAMPLE_HASH), quoted(ROW)).limit(size)
-    return arrow_to_polars(top.drop(SAMPLE_HASH).toArrow()).sort(ROW)

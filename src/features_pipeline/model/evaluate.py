@@ -54,15 +54,20 @@ def predict(model: Pipeline, frame: pl.DataFrame, features: Sequence[str]) -> np
     return np.asarray(model.predict(frame.select(features)), dtype=np.float64)
 
 
+def points_table(actual: np.ndarray, predicted: np.ndarray) -> pl.DataFrame:
+    """(actual, predicted, residual) to :data:`PLOT_DIGITS` significant digits."""
+    table = pl.DataFrame({ACTUAL: actual, PREDICTED: predicted})
+    return table.with_columns((pl.col(ACTUAL) - pl.col(PREDICTED)).alias(RESIDUAL)).with_columns(
+        pl.all().round_sig_figs(PLOT_DIGITS)
+    )
+
+
 def sample_points(actual: np.ndarray, predicted: np.ndarray, size: int, seed: int) -> pl.DataFrame:
     """At most ``size`` (actual, predicted, residual) points, seeded sample, in row order."""
     index = np.arange(actual.size)
     if actual.size > size:
         index = np.sort(np.random.default_rng(seed).choice(actual.size, size=size, replace=False))
-    table = pl.DataFrame({ACTUAL: actual[index], PREDICTED: predicted[index]})
-    return table.with_columns((pl.col(ACTUAL) - pl.col(PREDICTED)).alias(RESIDUAL)).with_columns(
-        pl.all().round_sig_figs(PLOT_DIGITS)
-    )
+    return points_table(actual[index], predicted[index])
 
 
 def evaluate_model(

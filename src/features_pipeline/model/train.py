@@ -232,9 +232,12 @@ def train_model(
     source: str = "params.yaml",
     table: str = "feature table",
     setup: TrainingSetup | None = None,
+    sampled_from: int | None = None,
 ) -> TrainResult:
     """Cross-validate then fit the configured pipeline on the training rows of ``frame``
-    (``setup``: from :func:`prepare` on the table's schema, when the caller already ran it).
+    (``setup``: from :func:`prepare` on the table's schema, when the caller already ran it;
+    ``sampled_from``: the train rows ``frame`` is a ``train.max_rows`` sample of, taken by the
+    caller with :func:`~features_pipeline.model.cluster.train_rows` on any engine).
 
     With ``train.model.name: auto`` the candidates are cross-validated on the same sample and
     folds, and the one chosen is fitted."""
@@ -245,8 +248,6 @@ def train_model(
     needed = [*leakage_columns(inputs, target, plan), SPLIT]  # filter only these columns
     rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
     y = target_values(rows, target, table)
-    train_rows = rows.height
-    rows, y = sample_rows(rows, y, params.max_rows, params.seed)  # train.max_rows: a seeded sample
     leak_notes = check_leakage(rows, inputs, target, plan, source, setup.outcome)
     features = rows.select(inputs)
     if rows.height < params.cv_folds:
@@ -282,7 +283,7 @@ def train_model(
         fit_seconds=seconds,
         rows=rows.height,
         training_frame=rows.select(*inputs, target),
-        sampled_from=train_rows if train_rows > rows.height else None,
+        sampled_from=sampled_from,
         warnings=[*setup.notes, *leak_notes, *notes, *fit_notes],
         auto=auto,
     )

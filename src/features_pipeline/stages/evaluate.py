@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -13,6 +14,7 @@ from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.metrics_files import read_train_metrics
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.errors import UserError
 from features_pipeline.io import (
     atomic_dir,
@@ -23,11 +25,14 @@ from features_pipeline.io import (
 )
 from features_pipeline.logs import get_logger, timed
 from features_pipeline.model.artifacts import load_model_checked
-from features_pipeline.model.evaluate import evaluate_model, require_columns
+from features_pipeline.model.evaluate import Evaluation, evaluate_model, require_columns
 from features_pipeline.model.gates import failure_line
 from features_pipeline.model.params import EvaluateParams, TrainParams
 from features_pipeline.model.threads import model_threads
 from features_pipeline.runner import StageFacts, main_for
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = get_logger("stages.evaluate")
 
@@ -37,6 +42,58 @@ def validation_metrics() -> dict[str, Any] | None:
     stage run on its own, outside the pipeline)."""
     metrics = paths.VALIDATION_METRICS
     return metrics.read_json() if metrics.path.exists() else None
+
+
+def evaluate_on_spark(
+    engine: EngineParams,
+    model: Pipeline,
+    needed: list[str],
+    features: list[str],
+    target: str,
+    params: EvaluateParams,
+    key: Sequence[str],
+) -> Evaluation:
+    """Score every test row on the cluster (the model shipped to the executors), metrics as
+    distributed aggregates, the predictions written to the warehouse (their manifest at
+    data/predictions/); plot points and permutation importance on seeded samples."""
+    import narwhals.stable.v2 as nw
+
+    from features_pipeline.engines.base import ROW
+    from features_pipeline.engines.factory import open_executor
+    from features_pipeline.model.cluster import distributed_metrics, score_spark
+    from features_pipeline.model.evaluate import ACTUAL, PREDICTED, points_table
+    from features_pipeline.model.gates import check_gates
+    from features_pipeline.model.importance import permutation_importance
+    from features_pipeline.model.sampling import seeded_sample
+
+    with open_executor(engine) as executor:
+        table = executor.scan_parquet(paths.FEATURE_TABLE.path).select(ROW, *needed)
+        test = executor.materialize(table.filter(nw.col(SPLIT) == TEST))
+        if not test.select(nw.len()).collect().item():
+            raise UserError(f"{paths.FEATURE_TABLE}: no {TEST!r} rows")
+        ids = [name for name in key if name in needed]
+        scored = score_spark(test.to_native(), model, features, target, [ROW, *ids])
+        executor.write_parquet(nw.from_native(scored), paths.TEST_PREDICTIONS.path)
+        predictions = executor.scan_parquet(paths.TEST_PREDICTIONS.path)  # scored once, stored
+        metrics = distributed_metrics(predictions.to_native())
+        points = seeded_sample(predictions, params.plot_points, params.seed, list(key))
+        sample = seeded_sample(test, params.importance.rows, params.seed, list(key))
+    importance = permutation_importance(
+        model,
+        sample.select(features),
+        sample.get_column(target).cast(pl.Float64).to_numpy(),
+        repeats=params.importance.repeats,
+        seed=params.seed,
+    )
+    return Evaluation(
+        metrics=metrics,
+        gates=check_gates(metrics, params.gates),
+        predictions=pl.DataFrame(),  # in cluster storage
+        points=points_table(
+            points.get_column(ACTUAL).to_numpy(), points.get_column(PREDICTED).to_numpy()
+        ),
+        importance=importance,
+    )
 
 
 def run(args: argparse.Namespace) -> StageFacts:
@@ -57,17 +114,23 @@ def run(args: argparse.Namespace) -> StageFacts:
     table = str(paths.FEATURE_TABLE)
     schema = paths.FEATURE_TABLE.parquet_schema()
     require_columns(schema, needed, table, f"model inputs named in {paths.MODEL_CARD}")
-    test = split_rows(paths.FEATURE_TABLE.read_parquet(needed), TEST, table)
+    engine = params.section("engine", EngineParams)
     with (
-        timed(log, "evaluate", rows=test.height, features=len(features)),
+        timed(log, "evaluate", features=len(features), engine=engine.name) as fields,
         model_threads(train.threads),
     ):
-        evaluation = evaluate_model(model, test, features, target, evaluate, key)
+        if engine.name == "spark":
+            evaluation = evaluate_on_spark(engine, model, needed, features, target, evaluate, key)
+        else:
+            test = split_rows(paths.FEATURE_TABLE.read_parquet(needed), TEST, table)
+            evaluation = evaluate_model(model, test, features, target, evaluate, key)
+            write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
+        rows = int(evaluation.metrics["rows"] or 0)
+        fields.update(rows=rows)
     log.info("test %s", " ".join(f"{k}={v}" for k, v in evaluation.metrics.items()))
     for gate in evaluation.gates:
         log.log(*gate_log(gate))
 
-    write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
     write_csv_atomic(evaluation.points, paths.PREDICTION_POINTS.path)
     write_csv_atomic(evaluation.importance, paths.IMPORTANCE.path)
     with timed(log, "report"):
@@ -98,7 +161,7 @@ def run(args: argparse.Namespace) -> StageFacts:
     failed = failure_line(evaluation.gates)
     if failed and evaluate.fail_on_gate:
         raise UserError(f"{failed} (evaluate.fail_on_gate is true)")
-    return {"rows": test.height, "cols": len(features)}
+    return {"rows": rows, "cols": len(features)}
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from features_pipeline.contracts.dataset import (
 )
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_table
@@ -104,13 +105,98 @@ def load_source(
         return check_raw_contract(frame, f"{path} ({len(files)} files)", dataset)
 
 
+def is_uri(source: str) -> bool:
+    """Whether ``ingest.source`` names cluster storage (``s3a://``, ``hdfs://``, ``file://``)."""
+    return "://" in source
+
+
+def spark_sources(params: IngestParams, params_file: Path) -> tuple[list[str], str]:
+    """What Spark reads for ``ingest.source``, and how errors name it: a storage URI (a file,
+    folder or glob: Spark lists it, DVC cannot see it) as it is, or the local CSV files under
+    data/raw/ as absolute paths, in name order."""
+    if is_uri(params.source):
+        return [params.source], params.source
+    files = source_files(source_path(params, params_file), params_file)
+    return [str(file.resolve()) for file in files], str(params.source)
+
+
+def ingest_on_spark(
+    params: IngestParams,
+    split: SplitParams,
+    params_file: Path,
+    dataset: DatasetContract,
+    contract: Path,
+    engine: EngineParams,
+) -> tuple[int, int, dict[str, int]]:
+    """Ingest on Spark: the CSV read, the raw contract checked and the split assigned on the
+    cluster, the table written to the warehouse (its manifest at data/interim/); the synthetic
+    sample is generated here and shipped. Returns (rows, cols, rows per split)."""
+    import narwhals.stable.v2 as nw
+
+    from features_pipeline.engines.spark import SparkExecutor
+    from features_pipeline.ingest.contract_on_engine import check_raw_contract_lazy
+    from features_pipeline.ingest.spark_csv import (
+        list_csv_parts,
+        read_csv_spark,
+        with_row_number_spark,
+    )
+    from features_pipeline.ingest.spark_split import assign_split_spark
+
+    output = paths.INTERIM_TABLE.path
+    executor = SparkExecutor(params=engine.spark)
+    with executor:
+        if params.is_synthetic:
+            frame = load_source(params, params_file, dataset, contract)
+            frame = assign_split(
+                frame, **split.model_dump(), dataset=dataset, source=str(params_file)
+            )
+            table = executor.from_polars(frame)
+        else:
+            sources, named = spark_sources(params, params_file)
+            if is_uri(params.source):
+                sources = list_csv_parts(executor.spark, params.source)
+            read = read_csv_spark(executor.spark, sources, dataset, str(contract))
+            table = nw.from_native(with_row_number_spark(read, dataset))
+            one_file = len(sources) == 1
+            with status("checking the raw contract on the cluster"):
+                check_raw_contract_lazy(
+                    table,
+                    named,
+                    dataset,
+                    first_row=FIRST_DATA_LINE if one_file else 1,
+                    row_word="line" if one_file else "row",
+                )
+            split_table = assign_split_spark(
+                table.to_native(), **split.model_dump(), dataset=dataset, source=str(params_file)
+            )
+            table = nw.from_native(split_table)
+        rows, cols = executor.write_parquet(table, output)
+        written = executor.scan_parquet(output)
+        per_split = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
+    return rows, cols, {str(name): int(n) for name, n in sorted(per_split)}
+
+
 def run(args: argparse.Namespace) -> StageFacts:
     params = read_params(args.params)
     ingest = params.section("ingest", IngestParams)
     split = params.section("split", SplitParams)
     contract = params.section("dataset", DatasetParams).contract
+    engine = params.section("engine", EngineParams)
     dataset = load_contract(contract)
     output = paths.INTERIM_TABLE.path
+    if engine.name == "spark":
+        with timed(log, "ingest", source=ingest.source, engine="spark") as fields:
+            rows, cols, counts = ingest_on_spark(
+                ingest, split, args.params, dataset, contract, engine
+            )
+            fields.update(rows=rows, cols=cols, **counts)
+        log.info("wrote %s (the table is in %s)", output, engine.spark.warehouse)
+        return {"rows": rows, "cols": cols}
+    if is_uri(ingest.source):
+        raise UserError(
+            f"{args.params}: ingest.source: {ingest.source!r} is cluster storage, which only "
+            "engine.name: spark reads; copy the CSV into data/raw/ for the local engines"
+        )
     with timed(log, "ingest", source=ingest.source) as fields:
         frame = load_source(ingest, args.params, dataset, contract)
         frame = assign_split(frame, **split.model_dump(), dataset=dataset, source=str(args.params))

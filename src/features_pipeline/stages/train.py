@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 
+import polars as pl
+
 from features_pipeline.contracts import paths
-from features_pipeline.contracts.dataset import read_contract
+from features_pipeline.contracts.dataset import DatasetContract, read_contract
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.plan_file import read_plan_file
 from features_pipeline.contracts.split import SPLIT
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, timed
 from features_pipeline.model.artifacts import save_model
@@ -20,6 +23,32 @@ from features_pipeline.model.train import prepare, timing, train_metrics, train_
 from features_pipeline.runner import StageFacts, main_for
 
 log = get_logger("stages.train")
+
+
+def read_train_rows(
+    engine: EngineParams, columns: list[str], params: TrainParams, dataset: DatasetContract
+) -> tuple[pl.DataFrame, int | None]:
+    """The train rows of the feature table (on Spark: from cluster storage), all of them or the
+    seeded ``train.max_rows`` sample (the same rows on every engine); (rows, sampled from)."""
+    from features_pipeline.engines.base import ROW
+    from features_pipeline.engines.polars import PolarsExecutor
+    from features_pipeline.model.sampling import train_rows
+
+    schema = paths.FEATURE_TABLE.parquet_schema()
+    key = [name for name in dataset.row_key if name in schema and name not in columns]
+    if engine.name != "spark":
+        if params.max_rows is None:
+            return paths.FEATURE_TABLE.read_parquet(columns), None
+        frame = paths.FEATURE_TABLE.read_parquet([*columns, *key])
+        local = PolarsExecutor()
+        return train_rows(
+            local.from_polars(frame), params.max_rows, params.seed, dataset.row_key, local.to_polars
+        )
+    from features_pipeline.engines.factory import open_executor
+
+    with open_executor(engine) as executor:
+        table = executor.scan_parquet(paths.FEATURE_TABLE.path).select(ROW, *columns, *key)
+        return train_rows(table, params.max_rows, params.seed, dataset.row_key, executor.to_polars)
 
 
 def run(args: argparse.Namespace) -> StageFacts:
@@ -34,9 +63,21 @@ def run(args: argparse.Namespace) -> StageFacts:
     )  # params vs inputs, before any data is read
     inputs = setup.inputs
     columns = [*leakage_columns(inputs.features, inputs.target, plan), SPLIT]
-    frame = paths.FEATURE_TABLE.read_parquet(columns)
+    engine = params_file.section("engine", EngineParams)
+    with timed(log, "read_train_rows", engine=engine.name) as fields:
+        frame, sampled_from = read_train_rows(engine, columns, params, dataset)
+        fields.update(rows=frame.height, sampled_from=sampled_from or frame.height)
     with timed(log, "train", model=setup.model_name, folds=params.cv_folds) as fields:
-        result = train_model(frame, params, plan, dataset, source, str(paths.FEATURE_TABLE), setup)
+        result = train_model(
+            frame,
+            params,
+            plan,
+            dataset,
+            source,
+            str(paths.FEATURE_TABLE),
+            setup,
+            sampled_from=sampled_from,
+        )
         fields.update(rows=result.rows, features=len(inputs.features), **timing(result))
     for warning in result.warnings:
         log.warning("%s", warning)
