@@ -10,9 +10,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 from sales_columns import SALES, UNITS_SOLD
 from spark_support import read_cluster_table
-from support import REPO_ROOT, Project, default_params, load_stage_module
+from support import REPO_ROOT, Project, default_params, error_line, load_stage_module
 
 from features_pipeline.contracts.table_manifest import is_cluster_table
 from features_pipeline.engines.params import SparkParams
@@ -26,11 +27,15 @@ pytestmark = pytest.mark.spark
 
 FEATURES = Path("data/features/features.parquet")
 VALIDATION = Path("metrics/validation.json")
+INTERIM = Path("data/interim/sales.parquet")
 
 
 def run_stages(project: Project, engine: dict[str, object], *names: str) -> None:
     """Run the stages ``names`` in order with ``engine``; each must succeed."""
-    project.write_params(default_params(engine=engine, features={"spec": "config/features.yaml"}))
+    shipped = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    inputs = {"features": shipped["train"]["features"]}  # the shipped model inputs
+    spec = {"spec": "config/features.yaml"}
+    project.write_params(default_params(engine=engine, features=spec, train=inputs))
     for name in names:
         stage = load_stage_module(name)
         argv = ["--params", "params.yaml"]
@@ -77,3 +82,31 @@ def test_row_rules_count_failures_on_the_connect_server(spark_connect_url: str) 
     assert counts["Units Sold > 0"] == 5
     assert counts["Ship Date >= Order Date"] == 0
     assert sample.shape == (3, 2)
+
+
+def test_ingest_on_spark_stops_at_a_bad_source_with_one_line_and_keeps_the_manifest(
+    project: Project, spark_connect_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source URI that does not exist, a glob matching nothing, an empty folder and a storage
+    scheme Spark has no connector for: one line each naming the source; the manifest of the
+    previous run stays as it was (nothing half-written)."""
+    remote = {"name": "spark", "spark": {"remote": spark_connect_url, "connect_timeout_s": 120}}
+    run_stages(project, remote, "ingest")  # the synthetic sample, shipped to the cluster
+    manifest = (INTERIM / "_manifest.json").read_bytes()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = {
+        f"{tmp_path.as_uri()}/missing/": "file not found",
+        f"{tmp_path.as_uri()}/*.csv": "no CSV file there",
+        f"{empty.as_uri()}/": "no CSV file there",
+        "s3a://no-such-bucket/sales.csv": "cannot read",
+    }
+    for source, problem in cases.items():
+        params = default_params(engine=remote, ingest={"source": source})
+        project.write_params(params)
+        stage = load_stage_module("ingest")
+        code = run_stage("ingest", stage.run, "", argv=["--params", "params.yaml"])
+        line = error_line(code, capsys.readouterr().err)
+        assert line.startswith(f"error: {source}"), line
+        assert problem in line, line
+        assert (INTERIM / "_manifest.json").read_bytes() == manifest

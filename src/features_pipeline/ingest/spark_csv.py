@@ -523,18 +523,19 @@ def list_csv_parts(spark: Any, uri: str) -> list[str]:
     """The CSV files a storage URI names, listed by Spark where the storage is (no file content
     is read; works through Spark Connect): the file itself, every ``*.csv`` of a folder, or the
     matches of a glob, in name order. Missing or empty is a one-line UserError."""
-    from pyspark.errors import PySparkException
-
     reader = spark.read.format("binaryFile")
-    if not GLOB_CHARS & set(uri.rsplit("/", 1)[-1]):
+    glob = bool(GLOB_CHARS & set(uri.rsplit("/", 1)[-1]))
+    if not glob:
         reader = reader.option("pathGlobFilter", "*.csv")
+    empty = UserError(f"{uri}: no CSV file there (an empty folder, or a glob matching none)")
     try:
         listed = reader.load(uri).selectExpr("path").collect()
-    except PySparkException as error:
-        raise _fail(uri, error) from None
+    except Exception as error:  # a pyspark error, or Py4JJavaError (e.g. no s3a connector)
+        failure = _fail(uri, error)
+        raise (empty if glob and str(failure).endswith("file not found") else failure) from None
     files = sorted(str(row["path"]) for row in listed)
     if not files:
-        raise UserError(f"{uri}: no CSV file there (an empty folder, or a glob matching none)")
+        raise empty
     return files
 
 
