@@ -525,16 +525,21 @@ def list_csv_parts(spark: Any, uri: str) -> list[str]:
     matches of a glob, in name order. Missing or empty is a one-line UserError."""
     from pyspark.errors import PySparkException
 
+    empty = f"{uri}: no CSV file there (an empty folder, or a glob matching none)"
     reader = spark.read.format("binaryFile")
-    if not GLOB_CHARS & set(uri.rsplit("/", 1)[-1]):
+    glob = bool(GLOB_CHARS & set(uri.rsplit("/", 1)[-1]))
+    if not glob:
         reader = reader.option("pathGlobFilter", "*.csv")
     try:
         listed = reader.load(uri).selectExpr("path").collect()
     except PySparkException as error:
-        raise _fail(uri, error) from None
+        failure = _fail(uri, error)
+        if glob and failure.message.endswith("file not found"):  # Spark: a glob matching none
+            raise UserError(empty) from None
+        raise failure from None
     files = sorted(str(row["path"]) for row in listed)
     if not files:
-        raise UserError(f"{uri}: no CSV file there (an empty folder, or a glob matching none)")
+        raise UserError(empty)
     return files
 
 
