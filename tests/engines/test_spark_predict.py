@@ -67,12 +67,12 @@ def assert_same_predictions(by_spark: pl.DataFrame, by_polars: pl.DataFrame) -> 
     left, right = joined.get_column(PREDICTED), joined.get_column(f"{PREDICTED}_spark")
     scale = left.abs().clip(lower_bound=1.0)
     assert ((left - right).abs() <= 1e-9 * scale).all()
-    assert joined.get_column(UNSEEN).equals(
-        joined.get_column(f"{UNSEEN}_spark"), check_names=False
-    )
+    assert joined.get_column(UNSEEN).equals(joined.get_column(f"{UNSEEN}_spark"), check_names=False)
 
 
-def test_predictions_on_spark_equal_polars_predict(trained: Project, tmp_path: Path) -> None:
+def test_predictions_on_spark_equal_polars_predict(
+    trained: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A file:// CSV in, a Spark CSV folder out; unseen categories flagged as on Polars."""
     rows = trained.test_rows
     items = rows.get_column(c.ITEM_TYPE).to_list()
@@ -81,6 +81,8 @@ def test_predictions_on_spark_equal_polars_predict(trained: Project, tmp_path: P
     csv = write_sales_csv(tmp_path / "new.csv", rows)
     output = tmp_path / "out" / "predictions.csv"
     assert spark_predict("--input", csv.as_uri(), "--output", output.as_uri()) == 0
+    warned = capsys.readouterr().err
+    assert "2 row(s) hold a category unseen in training ('Item Type': 2)" in warned, warned
     by_spark = read_output(output)
     by_polars = polars_predict(trained, csv, tmp_path / "by_polars.csv")
     assert by_polars.get_column(UNSEEN).sum() == 2
