@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from features_pipeline.compare.comparison import DEFAULT_SORT
 from features_pipeline.compare.rows import DEFAULT_METRICS_FILE
-from features_pipeline.contracts.paths import FEATURE_STATE, MODEL_FILE
+from features_pipeline.contracts.paths import DEFAULT_PARAMS, FEATURE_STATE, MODEL_FILE
 from features_pipeline.runner import add_common_arguments, add_verbosity_arguments
 
 if TYPE_CHECKING:
@@ -128,11 +128,39 @@ def add_predict(commands: Commands) -> None:
         "predict for a CSV of new orders with the trained model and feature state",
         description="Predict the target for new orders: parse the CSV as ingest does, compute "
         "the features\nwith the saved training state, apply the model. Rows breaking the raw "
-        "contract are\nreported by line and skipped (or fail the run with --on-invalid fail).",
+        "contract are\nreported by line and skipped (or fail the run with --on-invalid fail).\n\n"
+        "With --engine spark the new rows stay on the cluster (engine.spark of --params): the\n"
+        "input is a storage URI (file, folder or glob of CSV parts; a local path works too),\n"
+        "features and scores are computed by Spark and the predictions written to the\n"
+        "output URI (a CSV folder with a header for a .csv name, else parquet).",
+        epilog="examples:\n"
+        "  features-pipeline predict --input new_orders.csv --output predictions.csv\n"
+        "  features-pipeline predict --engine spark --input 's3a://bucket/new/*.csv' "
+        "--output s3a://bucket/predictions.parquet",
     )
     predict.add_argument("--model", type=Path, default=MODEL_FILE.path, help="skops model file")
-    predict.add_argument("--input", type=Path, required=True, help="CSV of new orders")
-    predict.add_argument("--output", type=Path, required=True, help="CSV of predictions to write")
+    # text, not Path: a Path would fold the // of a storage URI (s3a://bucket -> s3a:/bucket)
+    predict.add_argument(
+        "--input", required=True, help="CSV of new orders (--engine spark: a URI or local path)"
+    )
+    predict.add_argument(
+        "--output",
+        required=True,
+        help="predictions to write: a CSV file (--engine spark: a URI or local path; .csv: a CSV "
+        "folder, else parquet)",
+    )
+    predict.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        default="polars",
+        help="polars: read and predict on this machine; spark: on the cluster of engine.spark",
+    )
+    predict.add_argument(
+        "--params",
+        type=Path,
+        default=DEFAULT_PARAMS,
+        help="params file (the dataset contract; engine.spark for --engine spark)",
+    )
     predict.add_argument(
         "--card",
         type=Path,

@@ -186,12 +186,13 @@ def score_spark(
     frame: DataFrame,
     model: Pipeline,
     features: Sequence[str],
-    target: str,
+    target: str | None,
     keep: Sequence[str],
 ) -> DataFrame:
     """Every row of ``frame`` with its ``keep`` columns (say the row key and ROW), ``actual``
     (the target as float64) and ``predicted`` (float64), scored on the executors: each Arrow
-    batch is a Polars frame for :func:`~features_pipeline.model.evaluate.predict`.
+    batch is a Polars frame for :func:`~features_pipeline.model.evaluate.predict`. With
+    ``target`` None (new rows to predict, no known outcome) there is no ``actual`` column.
 
     Works on classic Spark and on Spark Connect (the function and the model travel pickled in
     the plan; the executors' Python must import ``features_pipeline``). Lazy: every action on the
@@ -202,16 +203,18 @@ def score_spark(
     from pyspark.sql.types import DoubleType, StructField, StructType
 
     features, keep = list(features), list(keep)
-    require_columns(frame.columns, [*keep, *features, target], "score_spark", "to score")
+    targets = [] if target is None else [target]
+    require_columns(frame.columns, [*keep, *features, *targets], "score_spark", "to score")
     source = frame.schema
+    actuals = [] if target is None else [StructField(ACTUAL, DoubleType(), True)]
     schema = StructType(
         [
             *(source[name] for name in keep),
-            StructField(ACTUAL, DoubleType(), True),
+            *actuals,
             StructField(PREDICTED, DoubleType(), True),
         ]
     )
-    names = [*keep, ACTUAL, PREDICTED]
+    names = [*keep, *(field.name for field in actuals), PREDICTED]
 
     def score(batches: Iterator[Batch]) -> Iterator[Batch]:
         pa = arrow()
@@ -219,12 +222,12 @@ def score_spark(
             if batch.num_rows == 0:  # scikit-learn refuses empty inputs
                 continue
             rows = _batch_frame(batch)
-            actual = rows.get_column(target).cast(pl.Float64).to_arrow()
+            actual = [rows.get_column(name).cast(pl.Float64).to_arrow() for name in targets]
             predicted = pa.array(predict(model, rows, features), type=pa.float64())
             kept = [batch.column(name) for name in keep]  # the Arrow types Spark sent
-            yield pa.RecordBatch.from_arrays([*kept, actual, predicted], names=names)
+            yield pa.RecordBatch.from_arrays([*kept, *actual, predicted], names=names)
 
-    inputs = list(dict.fromkeys([*keep, *features, target]))
+    inputs = list(dict.fromkeys([*keep, *features, *targets]))
     return frame.select(*map(quoted, inputs)).mapInArrow(score, schema)
 
 

@@ -72,6 +72,7 @@ def predict_csv(
     on_invalid: OnInvalid = "skip",
     rejected_path: Path | None = None,
     dataset: DatasetContract | None = None,
+    params_path: Path = DEFAULT_PARAMS,
 ) -> PredictResult:
     """Predict every valid row of the CSV ``input_path`` into ``output_path`` (CSV, atomic).
 
@@ -79,7 +80,7 @@ def predict_csv(
     feature state of the features stage; ``history_path`` (parquet or CSV of earlier orders) is
     needed when the model uses window features. Invalid rows are skipped and reported (also
     written to ``rejected_path`` if given) or, with ``on_invalid="fail"``, end the run.
-    ``dataset`` defaults to the contract params.yaml names (columns, types, key).
+    ``dataset`` defaults to the contract ``params_path`` names (columns, types, key).
     """
     check_output(output_path, "--output", input_path)
     if rejected_path is not None:
@@ -96,7 +97,7 @@ def predict_csv(
     state = load_state(state_path)
     check_state_matches(card, state, str(card_path))
     features, target = list(card.features), card.target
-    dataset = dataset or read_contract(read_params(DEFAULT_PARAMS))
+    dataset = dataset or read_contract(read_params(params_path))
     required = needed_raw_columns(state.plan, features, dataset)
     with timed(log, "read_new_rows", path=input_path) as fields, status(f"reading {input_path}"):
         new = read_new_rows(input_path, required, dataset, on_invalid)
@@ -131,13 +132,37 @@ def predict_csv(
 
 def run(args: argparse.Namespace) -> None:
     """Body of ``features-pipeline predict`` (for ``run_stage``)."""
+    if args.engine == "spark":
+        run_spark(args)
+        return
     predict_csv(
         args.model,
-        args.input,
-        args.output,
+        Path(args.input),
+        Path(args.output),
         card_path=args.card,
         state_path=args.state,
         history_path=args.history,
         on_invalid=args.on_invalid,
         rejected_path=args.rejected,
+        params_path=args.params,
+    )
+
+
+def run_spark(args: argparse.Namespace) -> None:
+    """``predict --engine spark``: options Spark cannot honour are refused by name."""
+    from features_pipeline.predict.spark import predict_spark
+
+    for option, value in (("--history", args.history), ("--rejected", args.rejected)):
+        if value is not None:
+            raise UserError(
+                f"predict --engine spark: {option} is not supported on Spark (use --engine polars)"
+            )
+    predict_spark(
+        args.model,
+        args.input,
+        args.output,
+        card_path=args.card,
+        state_path=args.state,
+        params_path=args.params,
+        on_invalid=args.on_invalid,
     )
