@@ -296,11 +296,14 @@ def within(seconds: float, start: Callable[[], T], what: str) -> T:
 def quiet_imports() -> None:
     """Import the pyspark modules that warn about pandas 3 on import, with that warning off (this
     executor never uses pandas): pyspark.sql.connect, and pyspark.testing.utils, which pyspark
-    imports lazily while converting Arrow."""
+    imports lazily while converting Arrow; and keep it off in this process (``mapInArrow``
+    checks the pandas version on each call)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", PANDAS_WARNING, FutureWarning)
         import pyspark.sql.connect.session
         import pyspark.testing.utils  # noqa: F401
+    # mapInArrow checks the pandas version on every call (scoring, the split): the same warning
+    warnings.filterwarnings("ignore", PANDAS_WARNING, FutureWarning)
 
 
 def check_connect_server(url: str, timeout: float, what: str) -> None:
