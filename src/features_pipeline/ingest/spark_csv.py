@@ -564,9 +564,6 @@ def read_csv_spark(
         typed = typed.unionByName(
             _typed_part(spark, part, present, checks, dataset, contract_source)
         )
-    # parsed once: the counts below, ROW and every later query read the stored rows (the ids
-    # of monotonically_increasing_id are kept as computed, never recomputed)
-    typed = typed.localCheckpoint(eager=True)
     splits = _split_counts(typed, len(checks))
     _check_parts(parts, splits)
     framed = typed.selectExpr("*", f"CAST({_row_sql(splits)} AS BIGINT) AS {ROW}")
