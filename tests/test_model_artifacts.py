@@ -19,6 +19,7 @@ from features_pipeline.contracts.card import ModelCard, parse_card
 from features_pipeline.errors import UserError
 from features_pipeline.model.artifacts import (
     ENCODER_TYPE,
+    LEAST_SQUARES_TYPE,
     TRUSTED_TYPES,
     load_model,
     load_model_bytes,
@@ -97,7 +98,8 @@ def test_allow_list_is_exactly_what_the_registered_models_need(
         ENCODER_TYPE,
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     }
-    for name in ("linear", "ridge", "lasso", "elastic_net"):
+    assert needed["linear"] == {ENCODER_TYPE, LEAST_SQUARES_TYPE}
+    for name in ("ridge", "lasso", "elastic_net"):
         assert needed[name] == {ENCODER_TYPE}  # the rest is skops' defaults
 
 
@@ -158,5 +160,28 @@ def test_card_records_what_predict_and_people_need(trained: dict[str, TrainResul
 
 def test_data_hash_changes_with_the_data(table: pl.DataFrame) -> None:
     frame = table.select(DEFAULT_FEATURES)
-    assert data_sha256(frame) == data_sha256(frame.clone())
-    assert data_sha256(frame) != data_sha256(frame.with_row_index().tail(-1).drop("index"))
+    digest = data_sha256(frame)
+    assert digest == data_sha256(frame.clone())
+    assert digest != data_sha256(frame.with_row_index().tail(-1).drop("index"))
+    assert digest != data_sha256(frame.reverse())  # row order
+    assert digest != data_sha256(frame.select(reversed(frame.columns)))  # column order
+    assert digest != data_sha256(frame.rename({frame.columns[0]: "renamed"}))
+    first = frame.columns[0]
+    first_row = pl.int_range(pl.len()) == 0
+    changed = frame.with_columns(pl.when(first_row).then(pl.lit("x")).otherwise(pl.col(first)))
+    assert digest != data_sha256(changed)  # one text value
+
+
+def test_data_hash_tells_values_nulls_and_types_apart() -> None:
+    numbers = pl.DataFrame({"x": [1.0, 0.0, 2.5]})
+    assert data_sha256(numbers) != data_sha256(pl.DataFrame({"x": [1.0, None, 2.5]}))
+    assert data_sha256(numbers) != data_sha256(pl.DataFrame({"x": [1.0, -0.0, 2.5]}))
+    assert data_sha256(numbers) != data_sha256(numbers.cast(pl.Float32))
+    text = pl.DataFrame({"t": ["ab", "c"]})
+    assert data_sha256(text) != data_sha256(pl.DataFrame({"t": ["a", "bc"]}))  # lengths count
+    assert data_sha256(text) != data_sha256(pl.DataFrame({"t": ["ab", None]}))
+    assert data_sha256(pl.DataFrame({"t": ["", "c"]})) != data_sha256(
+        pl.DataFrame({"t": [None, "c"]})
+    )
+    flags = pl.DataFrame({"b": [True, None]}), pl.DataFrame({"b": [True, False]})
+    assert data_sha256(flags[0]) != data_sha256(flags[1])

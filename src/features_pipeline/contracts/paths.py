@@ -37,9 +37,12 @@ class Artifact:
         """The path if it exists; otherwise a UserError naming the stage that writes it."""
         return require_file(self.path, self.stage)
 
-    def read_parquet(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
-        """The table (only ``columns`` when given); missing, or a table in cluster storage
-        (written by ``engine.name: spark``), is a UserError."""
+    def read_parquet(
+        self, columns: Sequence[str] | None = None, where: pl.Expr | None = None
+    ) -> pl.DataFrame:
+        """The table (only ``columns`` when given; only the rows ``where`` holds, filtered while
+        reading); missing, or a table in cluster storage (written by ``engine.name: spark``),
+        is a UserError."""
         path = self.require()
         if is_cluster_table(path):
             uri = read_manifest(path).uri
@@ -47,7 +50,10 @@ class Artifact:
                 f"{path}: the table is in cluster storage ({uri}), written with engine.name: "
                 "spark; set engine.name: spark, or run `dvc repro` with the local engine first"
             )
-        return pl.read_parquet(path, columns=list(columns) if columns else None)
+        if where is None:
+            return pl.read_parquet(path, columns=list(columns) if columns else None)
+        rows = pl.scan_parquet(path).filter(where)
+        return (rows.select(columns) if columns else rows).collect()
 
     def parquet_schema(self) -> dict[str, pl.DataType]:
         """Column dtypes of the table, from its parquet metadata (or its manifest) only."""

@@ -26,14 +26,17 @@ SCHEMA_FILE = "schema.json"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 ENCODER_TYPE = "features_pipeline.model.encoding.FrameEncoder"
+LEAST_SQUARES_TYPE = "features_pipeline.model.least_squares.LeastSquares"
 # Types skops does not trust by default that our registered pipelines need, exactly
 # (``skops.io.get_untrusted_types`` on a model of each registry name): our frame encoder
-# (strings, lists and float64 arrays only; its state is checked after loading, before use)
-# and the two tree types, whose node arrays model_check validates before anything is built.
+# (strings, lists and float64 arrays only; its state is checked after loading, before use),
+# our LinearRegression subclass (LinearRegression's state: float64 arrays and numbers) and the
+# two tree types, whose node arrays model_check validates before anything is built.
 # Anything else is refused.
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         ENCODER_TYPE,
+        LEAST_SQUARES_TYPE,
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
     }

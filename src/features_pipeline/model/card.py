@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import platform
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from features_pipeline.contracts.card import (
@@ -37,20 +37,33 @@ LIBRARIES: tuple[str, ...] = (
 )
 
 
-HASH_CHUNK_ROWS = 250_000
+def _value_parts(column: pl.Series) -> list[Any]:
+    """The bytes of a column's values: numbers, booleans and dates as their fixed-width
+    little-endian values (nulls as 0), anything else as UTF-8 text (byte lengths, then the
+    bytes; nulls empty)."""
+    dtype = column.dtype
+    if dtype == pl.Boolean:
+        return [column.fill_null(False).to_numpy()]
+    if (dtype.is_numeric() and not isinstance(dtype, pl.Decimal)) or dtype.is_temporal():
+        values = column.to_physical().fill_null(0).to_numpy()
+        return [values.astype(values.dtype.newbyteorder("<"), copy=False)]
+    text = column.cast(pl.String).fill_null("")
+    lengths = text.str.len_bytes().to_numpy().astype("<u4", copy=False)
+    return [lengths, text.str.join("").item().encode()]
 
 
-def data_sha256(frame: pl.DataFrame, chunk_rows: int = HASH_CHUNK_ROWS) -> str:
-    """sha256 of ``frame`` written as CSV (column order and row order matter).
-
-    Written and hashed ``chunk_rows`` at a time: the same digest as one CSV of the whole frame,
-    without holding that CSV (hundreds of MB at millions of rows) in memory.
+def data_sha256(frame: pl.DataFrame) -> str:
+    """sha256 of ``frame``'s content, column by column (column order and row order matter):
+    the row count, each column's name and type, its null mask, then its values (see
+    ``_value_parts``). The bytes are those of the values, not of a file format or of how Polars
+    holds them in memory: the same for any chunking, ~0.2 s per million rows of 17 columns.
     """
-    digest = hashlib.sha256()
-    for start in range(0, max(frame.height, 1), chunk_rows):
-        buffer = io.BytesIO()
-        frame.slice(start, chunk_rows).write_csv(buffer, include_header=start == 0)
-        digest.update(buffer.getvalue())
+    digest = hashlib.sha256(f"rows={frame.height}\n".encode())
+    for column in frame.iter_columns():
+        digest.update(f"{column.name}\x00{column.dtype}\x00".encode())
+        digest.update(np.packbits(column.is_null().to_numpy()).tobytes())
+        for part in _value_parts(column):
+            digest.update(part)
     return digest.hexdigest()
 
 

@@ -75,7 +75,7 @@ REGISTRY: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             "linear",
-            "sklearn.linear_model.LinearRegression",
+            "features_pipeline.model.least_squares.LeastSquares",  # LinearRegression, streamed
             True,
             False,
             0.08,

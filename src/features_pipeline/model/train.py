@@ -224,6 +224,20 @@ def run_auto(
     return AutoResult(params.auto, candidates, scores, chosen), notes
 
 
+def training_rows(
+    frame: pl.DataFrame, setup: TrainingSetup, plan: PlanFile, table: str
+) -> pl.DataFrame:
+    """The train rows of ``frame``, with only the columns training reads: the inputs, the
+    target, the columns the leakage check compares and the split."""
+    needed = [*leakage_columns(setup.inputs.features, setup.inputs.target, plan), SPLIT]
+    return split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
+
+
+def training_data(rows: pl.DataFrame, setup: TrainingSetup) -> pl.DataFrame:
+    """What the model card's data digest covers: the inputs and the target of ``rows``."""
+    return rows.select(*setup.inputs.features, setup.inputs.target)
+
+
 def train_model(
     frame: pl.DataFrame,
     params: TrainParams,
@@ -245,8 +259,7 @@ def train_model(
 
     setup = setup or prepare(frame.schema, params, plan, dataset, source)
     target, inputs = setup.inputs.target, setup.inputs.features
-    needed = [*leakage_columns(inputs, target, plan), SPLIT]  # filter only these columns
-    rows = split_rows(frame.select(name for name in needed if name in frame.columns), TRAIN, table)
+    rows = training_rows(frame, setup, plan, table)
     y = target_values(rows, target, table)
     leak_notes = check_leakage(rows, inputs, target, plan, source, setup.outcome)
     features = rows.select(inputs)
@@ -282,7 +295,7 @@ def train_model(
         cv=cv,
         fit_seconds=seconds,
         rows=rows.height,
-        training_frame=rows.select(*inputs, target),
+        training_frame=training_data(rows, setup),
         sampled_from=sampled_from,
         warnings=[*setup.notes, *leak_notes, *notes, *fit_notes],
         auto=auto,

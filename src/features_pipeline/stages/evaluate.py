@@ -122,7 +122,10 @@ def run(args: argparse.Namespace) -> StageFacts:
         if engine.name == "spark":
             evaluation = evaluate_on_spark(engine, model, needed, features, target, evaluate, key)
         else:
-            test = split_rows(paths.FEATURE_TABLE.read_parquet(needed), TEST, table)
+            # only the test rows in memory, filtered while reading (the split column is there:
+            # require_columns); split_rows still refuses a table without any
+            test_rows = paths.FEATURE_TABLE.read_parquet(needed, where=pl.col(SPLIT) == TEST)
+            test = split_rows(test_rows, TEST, table)
             evaluation = evaluate_model(model, test, features, target, evaluate, key)
             write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
         rows = int(evaluation.metrics["rows"] or 0)

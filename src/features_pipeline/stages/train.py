@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -11,7 +12,7 @@ from features_pipeline.contracts import paths
 from features_pipeline.contracts.dataset import DatasetContract, read_contract
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.plan_file import read_plan_file
-from features_pipeline.contracts.split import SPLIT
+from features_pipeline.contracts.split import SPLIT, TRAIN
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, timed
@@ -19,7 +20,14 @@ from features_pipeline.model.artifacts import save_model
 from features_pipeline.model.card import build_card, data_sha256
 from features_pipeline.model.leakage import leakage_columns
 from features_pipeline.model.params import TrainParams
-from features_pipeline.model.train import prepare, timing, train_metrics, train_model
+from features_pipeline.model.train import (
+    prepare,
+    timing,
+    train_metrics,
+    train_model,
+    training_data,
+    training_rows,
+)
 from features_pipeline.runner import StageFacts, main_for
 
 log = get_logger("stages.train")
@@ -37,6 +45,8 @@ def read_train_rows(
     schema = paths.FEATURE_TABLE.parquet_schema()
     key = [name for name in dataset.row_key if name in schema and name not in columns]
     if engine.name != "spark":
+        if params.max_rows is None and SPLIT in schema:  # only the train rows in memory
+            return paths.FEATURE_TABLE.read_parquet(columns, where=pl.col(SPLIT) == TRAIN), None
         if params.max_rows is None:
             return paths.FEATURE_TABLE.read_parquet(columns), None
         frame = paths.FEATURE_TABLE.read_parquet([*columns, *key])
@@ -67,18 +77,21 @@ def run(args: argparse.Namespace) -> StageFacts:
     with timed(log, "read_train_rows", engine=engine.name) as fields:
         frame, sampled_from = read_train_rows(engine, columns, params, dataset)
         fields.update(rows=frame.height, sampled_from=sampled_from or frame.height)
-    with timed(log, "train", model=setup.model_name, folds=params.cv_folds) as fields:
+    table = str(paths.FEATURE_TABLE)
+    # the card's digest of the training data (CSV-formatted: ~1 s per million rows) is computed
+    # on the other core while the model is fitted
+    with (
+        ThreadPoolExecutor(max_workers=1) as hashing,
+        timed(log, "train", model=setup.model_name, folds=params.cv_folds) as fields,
+    ):
+        digest = hashing.submit(
+            data_sha256, training_data(training_rows(frame, setup, plan, table), setup)
+        )
         result = train_model(
-            frame,
-            params,
-            plan,
-            dataset,
-            source,
-            str(paths.FEATURE_TABLE),
-            setup,
-            sampled_from=sampled_from,
+            frame, params, plan, dataset, source, table, setup, sampled_from=sampled_from
         )
         fields.update(rows=result.rows, features=len(inputs.features), **timing(result))
+        training_sha256 = digest.result()
     for warning in result.warnings:
         log.warning("%s", warning)
     metrics = train_metrics(result)
@@ -98,7 +111,7 @@ def run(args: argparse.Namespace) -> StageFacts:
         result=result,
         schema=frame.schema,
         plan=plan,
-        training_sha256=data_sha256(result.training_frame),
+        training_sha256=training_sha256,
         seed=params.seed,
         cv=metrics.cv,
         model_sha256=hashlib.sha256(data).hexdigest(),
