@@ -132,6 +132,13 @@ def imported_names(path: Path) -> set[str]:
             and isinstance(node.args[0].value, str)
         ):
             names.add(node.args[0].value)
+        elif (  # a dotted path imported by name at run time ("features_pipeline.x.Class")
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith(f"{PACKAGE}.")
+            and node.value.replace(".", "").replace("_", "").isalnum()
+        ):
+            names.update({node.value, node.value.rpartition(".")[0]})
     return {name for name in names if name == PACKAGE or name.startswith(f"{PACKAGE}.")}
 
 

@@ -78,13 +78,13 @@ def run(args: argparse.Namespace) -> StageFacts:
         frame, sampled_from = read_train_rows(engine, columns, params, dataset)
         fields.update(rows=frame.height, sampled_from=sampled_from or frame.height)
     table = str(paths.FEATURE_TABLE)
-    # the card's digest of the training data (CSV-formatted: ~1 s per million rows) is computed
-    # on the other core while the model is fitted
+    # the card's digest of the training data is computed on another thread while the model is
+    # fitted (hashlib, Polars and LAPACK release the GIL)
     with (
-        ThreadPoolExecutor(max_workers=1) as hashing,
+        ThreadPoolExecutor(max_workers=1) as meanwhile,
         timed(log, "train", model=setup.model_name, folds=params.cv_folds) as fields,
     ):
-        digest = hashing.submit(
+        digest = meanwhile.submit(
             data_sha256, training_data(training_rows(frame, setup, plan, table), setup)
         )
         result = train_model(
