@@ -21,8 +21,19 @@ TRAIN = "train"
 
 
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    """Column by column through numpy (no pyarrow needed)."""
+    """Column by column through numpy; text columns get pandas' default ``str`` dtype, which
+    pandas 3 backs with pyarrow (the faster pandas: ``string_storage`` checks it)."""
     return pd.DataFrame({name: frame.get_column(name).to_numpy() for name in frame.columns})
+
+
+def string_storage(frame: pd.DataFrame) -> set[str]:
+    """How the text columns of ``frame`` are stored: {"pyarrow"} for pandas 3's default."""
+    return {
+        str(getattr(dtype, "storage", "object"))
+        for dtype in frame.dtypes
+        if not pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_datetime64_any_dtype(dtype)
+    }
 
 
 def train_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,13 @@ import polars as pl
 import pytest
 from conftest import sales_with_split, size_label
 from handwritten_polars import handwritten
-from pandas_baseline import DEPENDENCIES, pandas_feature, pandas_features, to_pandas
+from pandas_baseline import (
+    DEPENDENCIES,
+    pandas_feature,
+    pandas_features,
+    string_storage,
+    to_pandas,
+)
 from polars.testing import assert_frame_equal
 from results import EXTRA, RESULTS, load_average, remember
 
@@ -87,6 +93,7 @@ def test_pandas_baseline(benchmark, sales: pl.DataFrame, shipped_plan: Plan) -> 
     label = size_label(sales.height)
     benchmark.group = f"features {label}"
     frame = to_pandas(sales)
+    assert string_storage(frame) == {"pyarrow"}  # the pyarrow-backed pandas, not object columns
     result = benchmark.pedantic(
         pandas_features, args=(frame,), rounds=rounds(sales), warmup_rounds=1
     )
