@@ -37,7 +37,8 @@ def triangle(
     offset]``, reduced ``CHUNK_ROWS`` rows at a time in row order.
 
     Each step decomposes the triangle so far stacked on the next chunk, in a Fortran-ordered
-    buffer LAPACK overwrites (no copy); the first triangle is zeros, which change no ``R``.
+    buffer LAPACK overwrites (no copy; a shorter last chunk gets its own); the first triangle is
+    zeros, which change no ``R``.
     """
     rows, columns = matrix.shape
     width = columns + 1
@@ -47,8 +48,8 @@ def triangle(
     lwork = int(geqrf(full, lwork=-1)[2][0])  # LAPACK's optimal workspace (blocked QR)
     for start in range(0, rows, CHUNK_ROWS):
         stop = min(rows, start + CHUNK_ROWS)
-        block = full if width + stop - start == full.shape[0] else full[: width + stop - start]
-        block = np.asfortranarray(block)  # a shorter last chunk: its own buffer
+        height = width + stop - start
+        block = full if height == full.shape[0] else np.empty((height, width), order="F")
         block[:width] = kept
         np.subtract(matrix[start:stop], offsets, out=block[width:, :columns])
         np.subtract(target[start:stop], offset, out=block[width:, columns])
