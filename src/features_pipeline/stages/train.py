@@ -45,10 +45,9 @@ def read_train_rows(
     schema = paths.FEATURE_TABLE.parquet_schema()
     key = [name for name in dataset.row_key if name in schema and name not in columns]
     if engine.name != "spark":
-        if params.max_rows is None and SPLIT in schema:  # only the train rows in memory
-            return paths.FEATURE_TABLE.read_parquet(columns, where=pl.col(SPLIT) == TRAIN), None
-        if params.max_rows is None:
-            return paths.FEATURE_TABLE.read_parquet(columns), None
+        if params.max_rows is None:  # only the train rows in memory (filtered while reading)
+            train = pl.col(SPLIT) == TRAIN if SPLIT in schema else None
+            return paths.FEATURE_TABLE.read_parquet(columns, where=train), None
         frame = paths.FEATURE_TABLE.read_parquet([*columns, *key])
         local = PolarsExecutor()
         return train_rows(
