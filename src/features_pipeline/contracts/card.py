@@ -62,12 +62,15 @@ class ModelCard(_CardModel):
     cv: dict[str, Scalar]
     artifact: ArtifactCard
     libraries: dict[str, str]
+    kernels: dict[str, str] | None = None  # the BLAS / SIMD kernels of the fit (kernels.in_effect)
     auto: AutoMetrics | None = None  # train.model.name: auto: every candidate and the choice
 
     def to_json(self) -> dict[str, Any]:
         exclude: dict[str, Any] = {"auto": True}
         if self.training.sampled_from is None:  # no sample: the card of a full fit, as before
             exclude["training"] = {"sampled_from"}
+        if self.kernels is None:
+            exclude["kernels"] = True
         payload = self.model_dump(mode="json", exclude=exclude)
         if self.auto is not None:
             payload["auto"] = self.auto.to_json()

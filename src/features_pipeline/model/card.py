@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from features_pipeline import kernels
 from features_pipeline.contracts.card import (
     RAW,
     ArtifactCard,
@@ -137,5 +138,6 @@ def build_card(
         cv=cv,
         artifact=ArtifactCard(format="skops", sha256=model_sha256),
         libraries=library_versions(),
+        kernels=kernels.in_effect(),
         auto=None if result.auto is None else result.auto.metrics(),
     )
