@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from features_pipeline.model.cluster import batch_partials, combine_partials
+from features_pipeline.model.evaluate import points_table
 from features_pipeline.model.gates import check_gates, failure_line, gates_record
-from features_pipeline.model.metrics import regression_metrics, round_sig
+from features_pipeline.model.metrics import noise_floor, regression_metrics, round_sig
 from features_pipeline.model.params import EvaluateParams, Gate
 
 
@@ -101,3 +104,49 @@ def test_gate_bounds_are_inclusive() -> None:
 def test_bad_gate_declarations_are_rejected(gates: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         EvaluateParams.model_validate({"gates": gates})
+
+
+def exact_fit_with_rounding_noise(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets of Sales Records' size and predictions off by a few ulps, as an exact fit gives
+    (which ulps depends on the kernels and the engine: ``seed`` stands for one of them)."""
+    rng = np.random.default_rng(0)
+    truth = np.round(rng.uniform(-50_000, 1_700_000, 2_000), 2)
+    ulps = np.random.default_rng(seed).integers(-4, 5, truth.size)
+    return truth, truth + ulps * np.spacing(truth)
+
+
+def test_rounding_noise_of_an_exact_fit_reports_zero_error_on_every_machine() -> None:
+    """Two machines (or engines) whose predictions differ only in the last bits: the same
+    metrics, no error and a perfect r2, instead of two different tiny numbers."""
+    first, second = (regression_metrics(*exact_fit_with_rounding_noise(seed)) for seed in (1, 2))
+    assert first == second
+    assert (first["rmse"], first["mae"], first["mape"], first["r2"]) == (0.0, 0.0, 0.0, 1.0)
+
+
+def test_the_cluster_metrics_apply_the_same_noise_floor() -> None:
+    truth, predicted = exact_fit_with_rounding_noise(3)
+    halves = [
+        batch_partials(truth[:700], predicted[:700]),
+        batch_partials(truth[700:], predicted[700:]),
+    ]
+    combined = combine_partials([row for half in halves for row in half])
+    assert combined == regression_metrics(truth, predicted)
+    assert combined["rmse"] == 0.0
+
+
+def test_an_error_just_above_the_noise_floor_is_reported() -> None:
+    truth = np.array([3.0, 4.0])  # root mean square sqrt(12.5)
+    floor = noise_floor(math.sqrt(12.5))
+    above = regression_metrics(truth, truth + 2 * floor, digits=None)
+    below = regression_metrics(truth, truth + floor / 2, digits=None)
+    assert above["rmse"] == pytest.approx(2 * floor)
+    assert above["mae"] == pytest.approx(2 * floor)
+    assert (below["rmse"], below["mae"], below["r2"]) == (0.0, 0.0, 1.0)
+
+
+def test_plot_residuals_below_the_noise_floor_are_zero() -> None:
+    truth, predicted = exact_fit_with_rounding_noise(4)
+    predicted[0] = truth[0] + 100.0  # one real error stays
+    residuals = points_table(truth, predicted).get_column("residual")
+    assert residuals[0] == pytest.approx(-100.0)
+    assert (residuals[1:] == 0.0).all()

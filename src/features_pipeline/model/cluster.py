@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from features_pipeline.model.evaluate import ACTUAL, PREDICTED, predict, require_columns
-from features_pipeline.model.metrics import SIGNIFICANT_DIGITS, Metrics, round_sig
+from features_pipeline.model.metrics import SIGNIFICANT_DIGITS, Metrics, metrics_record
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -149,20 +149,20 @@ def combine_partials(
     rows, mape_rows = int(_total(terms[ROWS])), int(_total(terms[MAPE_ROWS]))
     if rows == 0:
         raise ValueError("no rows to score")
-    squared = _total(terms[SQUARED])
     first, second = _exact(terms[SUM_ACTUAL]), _exact(terms[SUM_ACTUAL_SQUARED])
     spread = math.nan if first is None or second is None else float(second - first * first / rows)
     with np.errstate(all="ignore"):  # NaN and infinity propagate as in regression_metrics
-        r2 = 1.0 - squared / spread if spread > 0 else None
-        mape = _total(terms[RELATIVE]) / mape_rows if mape_rows else None
-        return {
-            "rmse": round_sig(math.sqrt(squared / rows) if squared >= 0 else math.nan, digits),
-            "mae": round_sig(_total(terms[ABSOLUTE]) / rows, digits),
-            "r2": None if r2 is None else round_sig(r2, digits),
-            "mape": None if mape is None else round_sig(mape, digits),
-            "mape_rows": mape_rows,
-            "rows": rows,
-        }
+        target_rms = math.sqrt(_total(terms[SUM_ACTUAL_SQUARED]) / rows)
+    return metrics_record(
+        squared_sum=_total(terms[SQUARED]),
+        absolute_sum=_total(terms[ABSOLUTE]),
+        relative_sum=_total(terms[RELATIVE]),
+        spread=spread,
+        target_rms=target_rms,
+        mape_rows=mape_rows,
+        rows=rows,
+        digits=digits,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

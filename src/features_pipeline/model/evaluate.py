@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ import polars as pl
 from features_pipeline.errors import UserError
 from features_pipeline.model.gates import GateResult, check_gates, gates_record
 from features_pipeline.model.importance import permutation_importance
-from features_pipeline.model.metrics import Metrics, regression_metrics
+from features_pipeline.model.metrics import Metrics, noise_floor, regression_metrics
 from features_pipeline.model.params import EvaluateParams
 
 if TYPE_CHECKING:
@@ -55,9 +56,14 @@ def predict(model: Pipeline, frame: pl.DataFrame, features: Sequence[str]) -> np
 
 
 def points_table(actual: np.ndarray, predicted: np.ndarray) -> pl.DataFrame:
-    """(actual, predicted, residual) to :data:`PLOT_DIGITS` significant digits."""
+    """(actual, predicted, residual) to :data:`PLOT_DIGITS` significant digits; a residual
+    below the :func:`~features_pipeline.model.metrics.noise_floor` of these actual values is 0
+    (rounding noise, as in the metrics)."""
     table = pl.DataFrame({ACTUAL: actual, PREDICTED: predicted})
-    return table.with_columns((pl.col(ACTUAL) - pl.col(PREDICTED)).alias(RESIDUAL)).with_columns(
+    floor = noise_floor(math.sqrt(float(np.mean(np.square(actual))))) if actual.size else 0.0
+    residual = pl.col(ACTUAL) - pl.col(PREDICTED)
+    residual = pl.when(residual.abs() < floor).then(0.0).otherwise(residual)
+    return table.with_columns(residual.alias(RESIDUAL)).with_columns(
         pl.all().round_sig_figs(PLOT_DIGITS)
     )
 
