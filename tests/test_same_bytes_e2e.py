@@ -45,6 +45,7 @@ OTHER_RUN_SETTINGS = {
     "POLARS_MAX_THREADS": "1",
     "OMP_NUM_THREADS": "2",
     "OPENBLAS_NUM_THREADS": "2",
+    "SKLEARN_WORKING_MEMORY": "1",  # MiB: scikit-learn's chunked computations in small chunks
     "TZ": "Pacific/Chatham",  # +12:45 / +13:45: any date maths done in local time would move
     "LC_ALL": "C",
     "PYTHONHASHSEED": "4242",

@@ -70,8 +70,12 @@ def set_params(root: Path, **sections: dict[str, object]) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
+def metrics_text(root: Path) -> str:
+    return (root / "metrics" / "metrics.json").read_text(encoding="utf-8")
+
+
 def metrics(root: Path) -> dict[str, float]:
-    loaded = json.loads((root / "metrics" / "metrics.json").read_text(encoding="utf-8"))
+    loaded = json.loads(metrics_text(root))
     return {name: loaded[name] for name in ("rmse", "mae", "r2", "mape", "rows")}
 
 
@@ -90,14 +94,16 @@ def test_the_whole_pipeline_on_spark_matches_polars_and_reproduces(project_repo:
     set_params(root, ingest={"source": "data/raw/sales.csv"})
     run_command(["dvc", "repro"], root)
     by_polars, polars_card = metrics(root), card(root)
+    polars_metrics_text = metrics_text(root)
     polars_lock = (root / "dvc.lock").read_text(encoding="utf-8")
 
     set_engine(root, "spark")
     run_command(["dvc", "repro"], root)
     by_spark = metrics(root)
     assert by_spark["rows"] == by_polars["rows"]  # the same test rows: the same split
-    for name in ("rmse", "mae", "r2", "mape"):
-        assert by_spark[name] == pytest.approx(by_polars[name], rel=1e-9, abs=1e-9), name
+    # the exact fit's errors are rounding noise on both engines, below the noise floor: the
+    # same metrics file, so `dvc metrics diff` between the engines shows no change
+    assert metrics_text(root) == polars_metrics_text
     for table in (
         "data/interim/sales.parquet",
         "data/features/features.parquet",
