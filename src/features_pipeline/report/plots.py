@@ -114,7 +114,7 @@ def feature_importance(importance: pl.DataFrame) -> str:
     axes.set_yticks(positions, table.get_column("feature").to_list())
     axes.axvline(0.0, color="#555555", linewidth=0.8)
     axes.set(
-        xlabel="mean drop in test R² when shuffled (symlog)",
+        xlabel="drop in test R² when shuffled",
         title="Permutation feature importance",
     )
     axes.grid(axis="x", alpha=0.3)
