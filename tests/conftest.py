@@ -9,6 +9,7 @@ from types import ModuleType
 import polars as pl
 import pytest
 from support import (
+    OPTIONAL_ENGINES,
     Dialect,
     Project,
     RunIngest,
@@ -18,11 +19,21 @@ from support import (
     init_git_repo,
     install_contract,
     load_stage_module,
+    missing_engine_reason,
     write_sales_csv,
 )
 
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.runner import run_stage
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip, with the reason, each test marked with an engine whose package is missing."""
+    reasons = {marker: missing_engine_reason(marker) for marker in OPTIONAL_ENGINES}
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason is not None and item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture

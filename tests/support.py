@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -218,3 +219,16 @@ def init_git_repo(root: Path) -> Path:
     ):
         run_command(args, root)
     return root
+
+
+# marker -> (the module its tests need, the extra that installs it): the README's set-up
+# (`.[dev]`) has neither engine, so their tests skip with this reason; .ci/run installs `.[all]`
+OPTIONAL_ENGINES = {"duckdb": ("duckdb", "duckdb"), "spark": ("pyspark", "spark")}
+
+
+def missing_engine_reason(marker: str) -> str | None:
+    """Why tests marked ``marker`` cannot run here (None when its package is installed)."""
+    module, extra = OPTIONAL_ENGINES[marker]
+    if find_spec(module) is not None:
+        return None
+    return f"{module} is not installed (pip install -c requirements.lock -e '.[{extra}]')"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 import skops.io as sio
-from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
+from model_support import DEFAULT_FEATURES, SMALL_MODELS, feature_table, plan, train_params
 from sales_columns import SALES
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import Pipeline
@@ -28,6 +30,7 @@ from features_pipeline.model.artifacts import (
     save_model,
 )
 from features_pipeline.model.card import build_card, data_sha256
+from features_pipeline.model.model_check import EXPECTED_NODES
 from features_pipeline.model.registry import MODEL_NAMES
 from features_pipeline.model.train import TrainResult, train_model
 
@@ -80,8 +83,10 @@ def test_an_untrusted_type_is_refused_by_name() -> None:
     with pytest.raises(UserError) as caught:
         load_model_bytes(data, "models/model.skops")
     message = str(caught.value)
-    assert message.startswith("models/model.skops: refusing to load untrusted type(s)")
-    assert "test_model_artifacts.Sneaky" in message
+    assert message.startswith(
+        "models/model.skops: not a model this pipeline wrote (unexpected skops node "
+        "ObjectNode(test_model_artifacts.Sneaky))"
+    )
     assert message.endswith("; re-run the train stage")
 
 
@@ -185,3 +190,41 @@ def test_data_hash_tells_values_nulls_and_types_apart() -> None:
     )
     flags = pl.DataFrame({"b": [True, None]}), pl.DataFrame({"b": [True, False]})
     assert data_sha256(flags[0]) != data_sha256(flags[1])
+
+
+def schema_nodes(data: bytes) -> set[tuple[str, str]]:
+    """Every (skops loader, module.class) in a saved model's schema."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "__loader__" in node:
+                found.add((node["__loader__"], f"{node['__module__']}.{node['__class__']}"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        walk(json.loads(archive.read("schema.json")))
+    return found
+
+
+HGB_LOSSES = ("absolute_error", "gamma", "poisson", "quantile")  # squared_error: the default
+
+
+def test_node_allow_list_is_exactly_what_the_registered_models_are_saved_as(
+    trained: dict[str, TrainResult], table: pl.DataFrame
+) -> None:
+    used = {name: schema_nodes(model_bytes(result.model)) for name, result in trained.items()}
+    hgb = "hist_gradient_boosting"
+    for loss in HGB_LOSSES:  # each regression loss saves its own loss and link types
+        extra = {"quantile": 0.5} if loss == "quantile" else {}
+        params = {**SMALL_MODELS, hgb: {**SMALL_MODELS[hgb], "loss": loss, **extra}}
+        model = train_model(table, train_params(hgb, model={"name": hgb, "params": params}),
+                            plan(), SALES).model  # fmt: skip
+        used[f"{hgb}/{loss}"] = schema_nodes(model_bytes(model))
+    for name, nodes in used.items():
+        assert nodes <= EXPECTED_NODES, (name, nodes - EXPECTED_NODES)
+    assert set().union(*used.values()) == EXPECTED_NODES  # nothing spare

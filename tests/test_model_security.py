@@ -227,7 +227,7 @@ CASES: dict[str, tuple[str, Edit, str]] = {
         "gradient boosting tree: nodes are not a 1-d array of predictor records)",
     ),
     "id-alias": (HGB, aliased_nodes, "two different objects share id "),
-    "relabelled-tree": (FOREST, relabelled_tree, "numpy.dtype stored with loader 'TreeNode')"),
+    "relabelled-tree": (FOREST, relabelled_tree, "unexpected skops node TreeNode(numpy.dtype))"),
     "cached-alias": (
         HGB, cached_alias, "gradient boosting tree: nodes is not a stored numpy array)"
     ),
@@ -304,16 +304,16 @@ def test_crafted_models_exit_1_through_predict_without_reaching_tree_code(
 @pytest.mark.parametrize(
     ("module", "name", "loader", "reason"),
     [
-        ("os", "system", "ReduceNode", "unexpected skops loader 'ReduceNode')"),
-        ("os", "system", "TreeNode", "os.system stored with loader 'TreeNode')"),
-        ("builtins", "eval", "ObjectNode", None),
+        ("os", "system", "ReduceNode", "unexpected skops node ReduceNode(os.system))"),
+        ("os", "system", "TreeNode", "unexpected skops node TreeNode(os.system))"),
+        ("builtins", "eval", "ObjectNode", "unexpected skops node ObjectNode(builtins.eval))"),
     ],
 )
 def test_reduce_payloads_run_nothing(
     module: str,
     name: str,
     loader: str,
-    reason: str | None,
+    reason: str,
     saved: dict[str, Saved],
     rows: pl.DataFrame,
     tmp_path: Path,
@@ -325,12 +325,7 @@ def test_reduce_payloads_run_nothing(
         else f'{sys.executable} -c \'open("{marker}", "w")\''
     )
     message = refused(rewrite(saved[HGB].data, payload(module, name, loader, command)))
-    if reason is None:
-        assert message.startswith(
-            f"model.skops: refusing to load untrusted type(s) {module}.{name}"
-        )
-    else:
-        assert message.startswith(NOT_OURS + reason), message
+    assert message.startswith(NOT_OURS + reason), message
     assert message.endswith("re-run the train stage")
     assert not marker.exists()
     assert_real_model_works(saved[HGB], rows)
@@ -338,7 +333,7 @@ def test_reduce_payloads_run_nothing(
 
 def test_unknown_type_is_refused_by_name(saved: dict[str, Saved], rows: pl.DataFrame) -> None:
     message = refused(rewrite(saved[FOREST].data, unknown_type))
-    assert message.startswith("model.skops: refusing to load untrusted type(s) subprocess.Popen")
+    assert message.startswith(NOT_OURS + "unexpected skops node ObjectNode(subprocess.Popen))")
     assert_real_model_works(saved[FOREST], rows)
 
 
@@ -377,3 +372,64 @@ def test_a_card_for_other_bytes_is_refused_first(
     path.write_bytes(saved[HGB].data)
     loaded = load_model_checked(path, card, "model_card.json")
     np.testing.assert_array_equal(loaded.predict(rows), saved[HGB].result.model.predict(rows))
+
+
+def function_attribute(module: str, name: str) -> Edit:
+    """An extra attribute of the regressor holding the function ``module.name`` (skops'
+    FunctionNode builds the function object itself: nothing calls it on load)."""
+
+    def edit(schema: dict[str, Any], files: dict[str, bytes]) -> None:
+        steps = schema["content"]["content"]["steps"]["content"]
+        regressor = steps[1]["content"][1]  # ("model", <regressor>)
+        regressor["content"]["content"]["callback"] = {
+            "__class__": name, "__module__": module, "__loader__": "FunctionNode",
+            "__id__": 90020, "content": {"module_path": module, "function": name},
+        }  # fmt: skip
+
+    return edit
+
+
+def trusted_extra(schema: dict[str, Any], files: dict[str, bytes]) -> None:
+    """An extra attribute of a type skops trusts by default but our models never hold."""
+    steps = schema["content"]["content"]["steps"]["content"]
+    regressor = steps[1]["content"][1]
+    regressor["content"]["content"]["helper"] = {
+        "__class__": "FunctionTransformer",
+        "__module__": "sklearn.preprocessing._function_transformer",
+        "__loader__": "ObjectNode", "__id__": 90030,
+        "content": {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode",
+                    "content": {}, "key_types": {"__class__": "list", "__module__": "builtins",
+                                                 "__loader__": "ListNode", "content": [],
+                                                 "__id__": 90031}, "__id__": 90032},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            function_attribute("posix", "system"),
+            "unexpected skops node FunctionNode(posix.system))",
+        ),
+        (function_attribute("numpy", "exp"), "unexpected skops node FunctionNode(numpy.exp))"),
+        (
+            trusted_extra,
+            "unexpected skops node ObjectNode("
+            "sklearn.preprocessing._function_transformer.FunctionTransformer))",
+        ),
+    ],
+    ids=["posix-system", "numpy-ufunc-skops-trusts", "sklearn-type-skops-trusts"],
+)
+def test_an_injected_node_we_never_write_is_refused_with_a_matching_card(
+    edit: Edit, reason: str, saved: dict[str, Saved], rows: pl.DataFrame, tmp_path: Path
+) -> None:
+    """The attacker rewrites the archive and the card's sha256: the node allow-list refuses it."""
+    data = rewrite(saved[FOREST].data, edit)
+    path = tmp_path / "model.skops"
+    path.write_bytes(data)
+    card = card_for(saved[FOREST].result, hashlib.sha256(data).hexdigest())
+    with pytest.raises(UserError) as caught:
+        load_model_checked(path, card, "model_card.json")
+    message = str(caught.value)
+    assert message == f"{path}: not a model this pipeline wrote ({reason}; re-run the train stage"
+    assert_real_model_works(saved[FOREST], rows)

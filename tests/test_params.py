@@ -10,13 +10,16 @@ import yaml
 from support import REPO_ROOT
 
 from features_pipeline.contracts.params import ParamsFile, load_yaml, read_params
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.params import IngestParams, SplitParams
 
 PARAMS = Path("params.yaml")
 
 
-def error_for(raw: dict[str, Any], section: str, model: type[IngestParams | SplitParams]) -> str:
+def error_for(
+    raw: dict[str, Any], section: str, model: type[IngestParams | SplitParams | EngineParams]
+) -> str:
     with pytest.raises(UserError) as caught:
         ParamsFile(PARAMS, raw).section(section, model)
     message = str(caught.value)
@@ -186,3 +189,15 @@ def test_an_unknown_section_is_named_with_a_suggestion(tmp_path: Path) -> None:
         f"{path}: unknown section 'trian' — did you mean 'train'? "
         "(sections: dataset, engine, ingest, split, features, validate, train, evaluate)"
     )
+
+
+@pytest.mark.parametrize("folder", ["/etc", "../spill", "/tmp/duckdb"])
+def test_duckdb_spill_folder_outside_the_project_is_refused(folder: str) -> None:
+    assert error_for(
+        {"engine": {"duckdb": {"temp_directory": folder}}}, "engine", EngineParams
+    ) == (
+        f"params.yaml: engine.duckdb.temp_directory: '{folder}' is outside the project; keep "
+        "DuckDB's spill folder in the project (e.g. .duckdb_tmp)"
+    )
+    inside = ParamsFile(PARAMS, {"engine": {"duckdb": {"temp_directory": "spill/duckdb"}}})
+    assert inside.section("engine", EngineParams).duckdb.temp_directory == "spill/duckdb"

@@ -5,8 +5,8 @@ recompute (`dvc status` clean, `dvc repro` runs no stage, `predict` works withou
 git stays clean); an experiment travels between two clones with `dvc exp push` / `dvc exp pull`;
 `dvc artifacts get` fetches a registered model version (dvc.yaml's `artifacts:`) from the remote.
 
-`.ci/run` installs the Debian package `openssh-server` (the test needs `/usr/sbin/sshd`); without
-it the test is skipped, except under CI, where it fails.
+`.ci/run` installs the Debian package `openssh-server` (the test needs `/usr/sbin/sshd`) and the
+`all` extra (dvc-ssh); without either the test is skipped, except under CI, where it fails.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import polars as pl
@@ -89,11 +90,15 @@ def sshd_config(folder: Path, port: int) -> str:
 
 @pytest.fixture(scope="module")
 def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    missing = []
     if not SSHD.is_file():
-        message = f"{SSHD} not found: apt-get install openssh-server (.ci/run does)"
+        missing.append(f"{SSHD} not found: apt-get install openssh-server (.ci/run does)")
+    if find_spec("dvc_ssh") is None:  # DVC's ssh remote: in the all extra, not in dev
+        missing.append("dvc-ssh is not installed (pip install -c requirements.lock -e '.[all]')")
+    if missing:
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail("; ".join(missing))
+        pytest.skip("; ".join(missing))
     folder = tmp_path_factory.mktemp("sshd")
     for name in ("host_key", "client_key"):
         run_command(

@@ -20,7 +20,7 @@ from features_pipeline.model.evaluate import evaluate_model
 from features_pipeline.model.params import EvaluateParams
 from features_pipeline.model.train import train_metrics, train_model
 from features_pipeline.report import plots
-from features_pipeline.report.build import report_data
+from features_pipeline.report.build import importance_caption, report_data
 from features_pipeline.report.content import (
     ReportData,
     cv_rows,
@@ -242,17 +242,44 @@ def screenshot(page: Path, png: Path, profile: Path, width: int = 1200) -> None:
     assert png.is_file()
 
 
-# Run in the page: what sticks out past the page's width (tables and code blocks scroll inside
-# their own box, so they are allowed), and how many images decoded. Headless Chromium keeps its
-# window at least 500 px wide, so a narrower screen is the width of the html element.
+# Run in the page: what sticks out past the page's width or needs a horizontal scroll bar inside
+# its own box (a table or code block cut off on a phone counts: nothing is exempt), with the
+# model card's <details> opened; how many images decoded and each figure's width on screen.
+# Headless Chromium keeps its window at least 500 px wide, so a narrower screen is the width of
+# the html element.
 MEASURE = """<script>
+document.querySelectorAll("details").forEach((d) => { d.open = true; });
 const limit = document.documentElement.getBoundingClientRect().width;
 const wide = [...document.querySelectorAll("body *")].filter(
-  (e) => !e.closest(".scroll, pre, details") && e.getBoundingClientRect().right > limit + 1);
+  (e) => e.getBoundingClientRect().right > limit + 1 || e.scrollWidth > e.clientWidth + 1);
 document.body.dataset.limit = Math.round(limit);
 document.body.dataset.wide = wide.map((e) => e.tagName + "#" + e.id).join(",");
 document.body.dataset.images = [...document.images].filter((i) => i.naturalWidth > 0).length;
+document.body.dataset.figures = [...document.querySelectorAll("figure img")].map(
+  (i) => i.parentElement.id + "=" + i.getBoundingClientRect().width).join(",");
 </script>"""
+SVG_WIDTH = re.compile(r'<svg[^>]* width="([0-9.]+)pt"')
+# matplotlib draws each text as glyph paths scaled by font size / 100 (svg.fonttype "path")
+GLYPH_SCALE = re.compile(r'<g transform="[^"]*scale\(([0-9.]+) -[0-9.]+\)">')
+
+
+def smallest_text_pt(svg: str) -> float:
+    """The smallest font size (pt of the SVG's own coordinates) of any text in ``svg``."""
+    scales = [float(value) for value in GLYPH_SCALE.findall(svg)]
+    assert scales, "no text found in the figure"
+    return min(scales) * 100
+
+
+def text_px_on_screen(report: ReportData, widths: str) -> dict[str, float]:
+    """Per figure: its smallest text in CSS px as shown (the SVG scaled to its on-screen width)."""
+    shown = dict(item.split("=") for item in widths.split(","))
+    sizes = {}
+    for figure in report.figures:
+        match = SVG_WIDTH.search(figure.svg)
+        assert match, figure.name
+        scale = float(shown[figure.name]) / float(match.group(1))  # px per SVG pt
+        sizes[figure.name] = round(smallest_text_pt(figure.svg) * scale, 2)
+    return sizes
 
 
 def layout(html: str, width: int, folder: Path) -> dict[str, str]:
@@ -273,11 +300,15 @@ def layout(html: str, width: int, folder: Path) -> dict[str, str]:
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium (Debian package 'chromium') missing")
 @pytest.mark.parametrize("width", [1280, 420])
-def test_report_fits_a_desktop_and_a_phone_screen(html: str, tmp_path: Path, width: int) -> None:
+def test_report_fits_a_desktop_and_a_phone_screen(
+    html: str, report: ReportData, tmp_path: Path, width: int
+) -> None:
     measured = layout(html, width, tmp_path)
     assert width - 20 <= int(measured["limit"]) <= width  # less a vertical scrollbar
-    assert measured["wide"] == "", measured  # nothing wider than the screen
+    assert measured["wide"] == "", measured  # nothing wider than the screen, nothing scrolls
     assert measured["images"] == "4"
+    sizes = text_px_on_screen(report, measured["figures"])
+    assert min(sizes.values()) >= 10, sizes  # figure text readable at arm's length
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # for a person to look at
     png = SCREENSHOTS / f"report_{width}.png"
     screenshot(tmp_path / f"measure_{width}.html", png, tmp_path / f"shot{width}", width)
@@ -290,6 +321,24 @@ def test_the_layout_check_sees_what_sticks_out(html: str, tmp_path: Path) -> Non
         "<h2>Gates</h2>", '<div id="too-wide" style="width:600px">x</div><h2>Gates</h2>'
     )
     assert layout(wide, 420, tmp_path)["wide"] == "DIV#too-wide"
+    cut = html.replace(  # a table that only fits by scrolling inside its box is cut off too
+        "<h2>Gates</h2>",
+        '<div class="scroll" id="cut"><table><tr><td style="white-space:nowrap">'
+        + "x" * 200
+        + "</td></tr></table></div><h2>Gates</h2>",
+    )
+    (tmp_path / "cut").mkdir()
+    assert "DIV#cut" in layout(cut, 420, tmp_path / "cut")["wide"].split(",")
+
+
+def test_smallest_text_is_read_from_the_svg() -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3, 2))
+    axes = figure.add_subplot()
+    axes.set_title("title", fontsize=14)
+    axes.annotate("small", (0.5, 0.5), fontsize=7)
+    assert smallest_text_pt(plots.svg_text(figure)) == pytest.approx(7)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium (Debian package 'chromium') missing")
@@ -308,3 +357,20 @@ def test_report_renders_its_images_in_headless_chromium(html: str, tmp_path: Pat
     control = colored_fraction(tmp_path / "control.png")
     assert rendered > 0.005, rendered  # the figures' points and bars are on the page
     assert rendered > 10 * control, (rendered, control)
+
+
+def test_importance_caption_says_why_only_one_input_counts() -> None:
+    importance = pl.DataFrame(
+        {
+            "feature": ["expected_profit", "Units Sold", "Region"],
+            "importance": [2.04, 0.0, None],
+            "std": [0.05, 0.0, None],
+        }
+    )
+    caption = importance_caption(importance, 1.0)
+    assert "Only expected_profit moves the score" in caption
+    assert "the other 2 inputs changes nothing (0)" in caption
+    assert "exact fit: the target is a function of expected_profit" in caption
+    assert "exact fit" not in importance_caption(importance, 0.8)
+    spread = importance.with_columns(importance=pl.Series([2.0, 0.5, 0.0]))
+    assert "Only" not in importance_caption(spread, 1.0)

@@ -40,6 +40,7 @@ from features_pipeline.validation.validator import (
     ValidationResult,
     validate_feature_table,
     validation_error,
+    warning_lines,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -377,6 +378,32 @@ def test_unseen_category_in_test_is_a_warning(clean: pl.DataFrame) -> None:
     assert result.passed
     assert result.checks_warned == 1
     assert result.warnings.rows() == [(c.COUNTRY, UNSEEN_CATEGORY, "Atlantis", row + 1)]
+    assert warning_lines(result.warnings) == [
+        f"1 test value(s) of 'Country' unseen in train ('Atlantis' (row {row + 1}))"
+    ]
+
+
+def test_warning_lines_name_the_problem_not_the_rule_that_passes() -> None:
+    cases = pl.DataFrame(
+        [("Country", UNSEEN_CATEGORY, f"Land{i}", i + 1) for i in range(7)]
+        + [
+            ("unit_margin", CONSTANT_IN_TRAIN, "1.5", None),
+            ("prev_units", "null fraction <= 0.5", "0.800 (8 of 10 rows)", None),
+            (SPLIT, "test fraction in [0.05, 0.1]", "0.200 (2 of 10)", None),
+            ("x", "unique", "3", 4),
+        ],
+        schema=["column", "check", "value", "row"],
+        orient="row",
+    )
+    assert warning_lines(cases) == [
+        "7 test value(s) of 'Country' unseen in train ('Land0' (row 1), 'Land1' (row 2),"
+        " 'Land2' (row 3), ...)",
+        "'unit_margin' has one value in every train row ('1.5'): nothing to learn from",
+        "'prev_units' is null/NaN in more than 0.5 of the rows ('0.800 (8 of 10 rows)')",
+        "the test rows' share ('0.200 (2 of 10)') is outside [0.05, 0.1]",
+        "column 'x' fails check 'unique' in 1 case(s) ('3' (row 4))",
+    ]
+    assert not any("no category unseen" in line for line in warning_lines(cases))
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,11 @@ SHOWN = 5
 TARGET = "n"  # the edge table has no Total Profit; any column will do
 # "narwhals": the Polars engine without the features' native Polars fast paths (their portable
 # definition run on Polars), so each fast path is proven equal to the definition it stands for
-ENGINES = ["narwhals", "duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+ENGINES = [
+    "narwhals",
+    pytest.param("duckdb", marks=pytest.mark.duckdb),
+    pytest.param("spark", marks=pytest.mark.spark),
+]
 TABLES: dict[str, Callable[[], pl.DataFrame]] = {
     "mixed": edge_table,
     "all_train": lambda: all_train(edge_table()),  # the empty test split

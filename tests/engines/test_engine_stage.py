@@ -40,6 +40,7 @@ def run_features(project: Project, engine: dict[str, object]) -> int:
     return run_stage("features", stage.run, stage.__doc__ or "", argv=["--params", "params.yaml"])
 
 
+@pytest.mark.duckdb
 def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
     spec_project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -77,9 +78,10 @@ def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
             {"name": "dask"},
             "params.yaml: engine.name: Input should be 'polars', 'duckdb' or 'spark' (got 'dask')",
         ),
-        (
+        pytest.param(
             {"name": "duckdb", "duckdb": {"memory_limit": "lots"}},
             "engine.duckdb: Parser Error: Memory must have a number (e.g. 1GB)",
+            marks=pytest.mark.duckdb,
         ),
         (
             {"name": "spark", "spark": {"remote": "localhost:15002"}},

@@ -55,6 +55,7 @@ def repro_features(root: Path, engine: str) -> tuple[pl.DataFrame, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.duckdb
 def test_duckdb_repro_equals_polars(project_repo: Path) -> None:
     polars_table, _ = repro_features(project_repo, "polars")
     duckdb_table, _ = repro_features(project_repo, "duckdb")

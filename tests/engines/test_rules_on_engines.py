@@ -18,7 +18,10 @@ from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.rules import count_failures, failing_rows, row_rules
 from features_pipeline.ingest.synthetic import generate_sales
 
-ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+ENGINES = [
+    pytest.param("duckdb", marks=pytest.mark.duckdb),
+    pytest.param("spark", marks=pytest.mark.spark),
+]
 
 
 def broken_sales() -> pl.DataFrame:

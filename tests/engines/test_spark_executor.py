@@ -18,13 +18,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from spark_support import PANDAS_WARNING, free_port
+from support import missing_engine_reason
 
 from features_pipeline.engines.base import ROW
 from features_pipeline.engines.params import SparkParams
 from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.errors import UserError
 
-pytest.importorskip("pyspark")
+pytest.importorskip("pyspark", reason=missing_engine_reason("spark"))
 
 from features_pipeline.engines.spark import (
     JAVA_MISSING,

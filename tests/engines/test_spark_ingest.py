@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 import pytest
 import sales_columns as c
@@ -308,6 +307,7 @@ def test_split_membership_is_the_same_on_polars_duckdb_and_spark(
     assert_frame_equal(spark.drop("split"), frame)
     assert spark.get_column("split").to_list() == polars.to_list()
 
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (the duckdb extra)")
     connection = duckdb.connect()
     relation = connection.from_arrow(frame.with_row_index(ROW).to_arrow())
     split = assign_split_duckdb(connection, relation, **args, dataset=contract)

@@ -171,6 +171,12 @@ def test_seeded_sample_on_polars_takes_the_smallest_key_hashes() -> None:
     assert seeded_sample(frame, 0, 9, ["id"]).height == 0
     other_seed = seeded_sample(frame, 50, 10, ["id"])
     assert other_seed.get_column(ROW).to_list() != expected.tolist()
+
+
+@pytest.mark.duckdb
+def test_seeded_sample_on_a_narwhals_engine_takes_the_same_rows() -> None:
+    frame = pl.DataFrame({"id": np.arange(1000, 0, -1), "x": np.arange(1000) / 7})
+    sample = seeded_sample(frame, 50, 9, ["id"])
     with DuckDbExecutor() as duckdb:  # any narwhals engine: the same rows
         assert seeded_sample(duckdb.from_polars(frame), 50, 9, ["id"]).equals(sample)
         by_row = seeded_sample(PolarsExecutor().from_polars(frame), 50, 9, [])

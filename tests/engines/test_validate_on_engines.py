@@ -41,7 +41,11 @@ from features_pipeline.validation.validator import (
     validation_error,
 )
 
-ENGINES = ["polars_lazy", "duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+ENGINES = [
+    "polars_lazy",
+    pytest.param("duckdb", marks=pytest.mark.duckdb),
+    pytest.param("spark", marks=pytest.mark.spark),
+]
 INPUTS = ModelInputs(c.TOTAL_PROFIT, MODEL_INPUTS)
 
 
@@ -187,6 +191,7 @@ def test_a_check_on_a_column_of_the_wrong_dtype_that_cannot_run_fails(
     assert lazy.warnings.sort(pl.all()).rows() == polars.warnings.sort(pl.all()).rows()
 
 
+@pytest.mark.duckdb
 def test_the_validate_stage_on_duckdb_writes_what_polars_writes(
     project: Project, clean: pl.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:

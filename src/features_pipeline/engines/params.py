@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from features_pipeline.contracts.params import StrictModel
+from features_pipeline.contracts.params import StrictModel, plain_error
+from features_pipeline.contracts.paths import inside_project
 
 EngineName = Literal["polars", "duckdb", "spark"]
 
@@ -36,6 +38,18 @@ class DuckDbParams(StrictModel):
     memory_limit: str | None = None  # e.g. "2GB"; null: DuckDB's default (80 % of RAM)
     temp_directory: str = ".duckdb_tmp"  # spill folder (git- and DVC-ignored)
     threads: int | None = Field(default=None, ge=1)
+
+    @field_validator("temp_directory")
+    @classmethod
+    def _inside_the_project(cls, folder: str) -> str:
+        """The spill folder is created and filled where it points: like every other local path
+        setting, never outside the project (``..`` and symlinks resolved)."""
+        if not inside_project(Path(folder)):
+            raise plain_error(
+                f"'{folder}' is outside the project; keep DuckDB's spill folder in the project "
+                "(e.g. .duckdb_tmp)"
+            )
+        return folder
 
 
 class EngineParams(StrictModel):

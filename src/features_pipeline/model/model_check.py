@@ -6,8 +6,10 @@ the tree and crashes the process. Our random_forest and hist_gradient_boosting m
 them, so every such node in ``schema.json`` is checked here first, from the ``.npy`` bytes
 (read with ``allow_pickle=False``): exact dtype, children inside the tree and after their
 parent (so no cycles), one parent per node, feature indices below the model's input count,
-no categorical splits, and the trees sitting only where our pipelines put them; only the skops
-loaders our files use are accepted. Node ids must also be consistent:
+no categorical splits, and the trees sitting only where our pipelines put them. Every node must
+be one our registry's models are saved as (EXPECTED_NODES: exact loader and type), so an injected
+``FunctionNode(posix.system)`` or a type skops trusts but we never write is refused by name. Node
+ids must also be consistent:
 skops reuses the first object built for an id, so two different nodes must not share one.
 """
 
@@ -33,22 +35,50 @@ PLACEMENT: dict[str, tuple[str, tuple[str, ...]]] = {
     TREE: ("TreeNode", (FOREST, DECISION_TREE)),
     PREDICTOR: ("ObjectNode", (HIST_GB,)),
 }
-# the skops loaders our pipelines' files use; others (CachedNode aliases, fixed-constructor
-# nodes such as QuantileForestNode, ...) are refused
-LOADERS = frozenset(
+_LOSS = "sklearn._loss.loss"
+_CY_LOSS = "sklearn._loss._loss"
+# Every (skops loader, type) a model of our registry is saved as (sklearn/skops versions of
+# requirements.lock; hist_gradient_boosting with each regression loss). Anything else anywhere
+# in the schema (a FunctionNode, a ReduceNode, a type skops trusts but we never write) is refused
+# before skops builds or even imports anything. tests/test_model_artifacts.py checks that the
+# registry's models use exactly these.
+EXPECTED_NODES: frozenset[tuple[str, str]] = frozenset(
     {
-        "DTypeNode",
-        "DictNode",
-        "JsonNode",
-        "ListNode",
-        "LossNode",
-        "NdArrayNode",
-        "ObjectNode",
-        "RandomGeneratorNode",
-        "SliceNode",
-        "TreeNode",
-        "TupleNode",
-        "TypeNode",
+        ("DictNode", "builtins.dict"),
+        ("JsonNode", "builtins.str"),  # skops labels every JSON value str
+        ("ListNode", "builtins.list"),
+        ("TupleNode", "builtins.tuple"),
+        ("TypeNode", "builtins.str"),  # a type as a value (the class str)
+        ("NdArrayNode", "numpy.ndarray"),
+        ("NdArrayNode", "numpy.float64"),
+        ("NdArrayNode", "numpy.uint64"),
+        ("ObjectNode", "sklearn.pipeline.Pipeline"),
+        ("ObjectNode", "features_pipeline.model.encoding.FrameEncoder"),
+        ("ObjectNode", "features_pipeline.model.least_squares.LeastSquares"),
+        ("ObjectNode", "sklearn.linear_model._ridge.Ridge"),
+        ("ObjectNode", "sklearn.linear_model._coordinate_descent.Lasso"),
+        ("ObjectNode", "sklearn.linear_model._coordinate_descent.ElasticNet"),
+        ("ObjectNode", FOREST),
+        ("ObjectNode", DECISION_TREE),
+        ("TreeNode", TREE),
+        ("ObjectNode", HIST_GB),
+        ("ObjectNode", PREDICTOR),
+        ("ObjectNode", "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper"),
+        ("RandomGeneratorNode", "numpy.random._generator.Generator"),
+        ("ObjectNode", "sklearn._loss.link.Interval"),
+        ("ObjectNode", "sklearn._loss.link.IdentityLink"),
+        ("ObjectNode", "sklearn._loss.link.LogLink"),
+        *(
+            pair
+            for loss in (
+                "HalfSquaredError",
+                "AbsoluteError",
+                "HalfGammaLoss",
+                "HalfPoissonLoss",
+                "PinballLoss",
+            )
+            for pair in (("ObjectNode", f"{_LOSS}.{loss}"), ("LossNode", f"{_CY_LOSS}.Cy{loss}"))
+        ),
     }
 )
 OBJECT_LOADERS = frozenset({"ObjectNode", "LossNode", "TreeNode"})
@@ -95,13 +125,12 @@ class _Checker:
         if not isinstance(node, dict):
             return
         if "__loader__" in node:
-            loader = node["__loader__"]
-            if not isinstance(loader, str) or loader not in LOADERS:
-                raise ArchiveError(f"unexpected skops loader {loader!r}")
+            loader, name = node["__loader__"], _name(node)
+            if not isinstance(loader, str) or (loader, name) not in EXPECTED_NODES:
+                raise ArchiveError(f"unexpected skops node {loader}({name})")
             first = self.seen.setdefault(node.get("__id__"), node)
             if first is not node and not self.same(first, node):
                 raise ArchiveError(f"two different objects share id {node.get('__id__')!r}")
-            name = _name(node)
             # a TreeNode builds a Tree whatever its label says
             if name in PLACEMENT or loader == "TreeNode":
                 self.check_placed(node, name, objects)

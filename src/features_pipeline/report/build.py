@@ -13,6 +13,34 @@ from features_pipeline.model.evaluate import Evaluation
 from features_pipeline.report import plots
 from features_pipeline.report.content import FigureData, ReportData, trim_params
 
+EXACT_R2 = 0.9999  # a test R² this close to 1: the model reproduces the target
+
+
+def importance_caption(importance: pl.DataFrame, r2: float | None) -> str:
+    """What the importance bars mean, and why all but one are 0 when that is so (one input
+    carries the whole prediction: shuffling the others cannot change it)."""
+    text = (
+        "How much test R² drops when one input column is shuffled (mean ± std of repeats),"
+        " largest first; the scale is logarithmic beyond the smallest drop, so small ones"
+        " stay visible."
+    )
+    moving = importance.fill_null(0.0).filter(pl.col("importance") != 0)
+    idle = importance.height - moving.height
+    if moving.height != 1 or idle == 0:
+        return text
+    name = moving.item(0, "feature")
+    text += (
+        f" Only {name} moves the score: the model's predictions come from it alone, so"
+        f" shuffling any of the other {idle} inputs changes nothing (0)."
+    )
+    if r2 is not None and r2 >= EXACT_R2:
+        text += (
+            f" With a test R² of {r2:.6g} this is an exact fit: the target is a function of"
+            f" {name} (e.g. a product of inputs that this one derived feature computes), and"
+            " the other inputs add nothing once it is known."
+        )
+    return text
+
 
 def figures(evaluation: Evaluation, cv_folds: pl.DataFrame, target: str) -> list[FigureData]:
     """The four figures of the report, as SVG."""
@@ -33,9 +61,7 @@ def figures(evaluation: Evaluation, cv_folds: pl.DataFrame, target: str) -> list
         FigureData(
             "feature_importance",
             "Permutation feature importance",
-            "How much test R² drops when one input column is shuffled (mean ± std of repeats),"
-            " largest first; the scale is logarithmic beyond the smallest drop, so small ones"
-            " stay visible.",
+            importance_caption(evaluation.importance, evaluation.metrics.get("r2")),
             plots.feature_importance(evaluation.importance),
         ),
         FigureData(

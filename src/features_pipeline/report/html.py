@@ -25,8 +25,9 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
        overflow-wrap: break-word; }
 h1 { margin-bottom: 0.2rem; font-size: 1.6rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left;
+         overflow-wrap: anywhere; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .pass { color: #1a7f37; font-weight: bold; }
 .fail { color: #cf222e; font-weight: bold; }
@@ -35,7 +36,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 figure { margin: 0; border: 1px solid #ddd; padding: 0.5rem; min-width: 0; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.9rem; color: #555; }
-pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
+pre { background: #f6f8fa; padding: 0.8rem; font-size: 0.85rem;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
 """
 
 

@@ -11,7 +11,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 SVG_SALT = "features-pipeline"  # fixed ids inside the SVG: same figure, same bytes
-WIDTH, HEIGHT = 6.4, 4.4
+# Sized for a phone: a figure is drawn about 370 px wide on a 420 px screen, so a 4.6 in (331 pt)
+# figure whose smallest text is TEXT_PT shows that text at 10 * 370 / 331 = 11 px
+# (tests/test_report.py measures it in Chromium)
+WIDTH, HEIGHT = 4.6, 3.4
+TEXT_PT = 10  # value labels and legends: no text smaller than the axis labels
 POINT_COLOR = "#1f77b4"
 LINE_COLOR = "#d62728"
 BAR_COLOR = "#2ca02c"
@@ -21,7 +25,7 @@ def svg_text(figure: Figure) -> str:
     """The figure as SVG text without a date, with text as paths (renders without fonts)."""
     buffer = io.StringIO()
     with mpl.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "path"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
@@ -90,26 +94,27 @@ def feature_importance(importance: pl.DataFrame) -> str:
     nonzero = np.abs(values[values != 0])
     small = float(nonzero.min()) if nonzero.size else 1.0
     axes.set_xscale("symlog", linthresh=small)
-    # room for the value labels: a factor of 30 past the extremes on the log part of the scale
+    # room for the value labels right of each bar's end (of the zero line for a negative bar:
+    # the axis's own labels are on the left), a factor of 30 past the largest on the log scale
     lowest = float(values.min(initial=0.0))
     axes.set_xlim(
-        -small if lowest >= 0 else lowest * 30, max(float(values.max(initial=0.0)), small) * 30
+        -small if lowest >= 0 else lowest * 3, max(float(values.max(initial=0.0)), small) * 30
     )
     axes.set_xticks([])  # decade ticks crowd each other; every bar carries its value instead
     for position, value, label in zip(positions, values, table["label"], strict=True):
         axes.annotate(
             label,
-            (float(value), float(position)),
-            xytext=(4 if value >= 0 else -4, 0),
+            (max(float(value), 0.0), float(position)),
+            xytext=(4, 0),
             textcoords="offset points",
-            ha="left" if value >= 0 else "right",
+            ha="left",
             va="center",
-            fontsize=8,
+            fontsize=TEXT_PT,
         )
     axes.set_yticks(positions, table.get_column("feature").to_list())
     axes.axvline(0.0, color="#555555", linewidth=0.8)
     axes.set(
-        xlabel="mean drop in test R² when shuffled (log scale beyond the smallest drop)",
+        xlabel="drop in test R² when shuffled",
         title="Permutation feature importance",
     )
     axes.grid(axis="x", alpha=0.3)
@@ -131,13 +136,13 @@ def cv_fold_scores(folds: pl.DataFrame) -> str:
         label += "" if score is None else f"  R² {score:.5f}"
         axes.annotate(
             label, (float(value), float(position)), xytext=(0, 7), textcoords="offset points",
-            ha="center", va="bottom", fontsize=8,
+            ha="center", va="bottom", fontsize=TEXT_PT,
         )  # fmt: skip
     spread = float(rmse.max() - rmse.min()) or max(abs(float(rmse.mean())) * 0.05, 1e-9)
     axes.set_xlim(float(rmse.min()) - 0.35 * spread, float(rmse.max()) + 0.35 * spread)
     axes.set_ylim(-0.6, folds.height - 0.3)
     axes.set_yticks(positions, [f"fold {value}" for value in fold])
     axes.set(xlabel="RMSE (axis: the folds' range)", title="Cross-validation RMSE per fold")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="lower right", fontsize=TEXT_PT)
     axes.grid(axis="x", alpha=0.3)
     return svg_text(figure)

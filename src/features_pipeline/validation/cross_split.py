@@ -14,6 +14,7 @@ from features_pipeline.validation.params import Severity, ValidateParams
 
 UNSEEN_CATEGORY = "no category unseen in train"
 CONSTANT_IN_TRAIN = "not constant in train rows"
+TEST_FRACTION = "test fraction in "  # check name prefix; the interval follows
 _ROW = "__row"
 
 
@@ -48,7 +49,7 @@ def split_size_findings(counts: dict[str, int], params: ValidateParams) -> list[
         low, high = params.min_test_fraction, params.max_test_fraction
         share = counts[TEST] / used
         cases = () if low <= share <= high else (Case(f"{share:.3f} ({counts[TEST]} of {used})"),)
-        findings.append(outcome(SPLIT, f"test fraction in [{low}, {high}]", cases, severity))
+        findings.append(outcome(SPLIT, f"{TEST_FRACTION}[{low}, {high}]", cases, severity))
     return findings
 
 

@@ -12,6 +12,8 @@ from features_pipeline.contracts.dtypes import parse_dtype
 from features_pipeline.contracts.plan_file import PlanFile
 from features_pipeline.validation.findings import Case, Finding, Severity, outcome
 
+NULL_FRACTION = "null fraction <= "  # check name prefix; the limit follows
+
 
 def missing_expressions(
     schema: Mapping[str, pl.DataType], names: Iterable[str]
@@ -63,7 +65,7 @@ def null_fraction_findings(
         share = count / rows if rows else 0.0
         cases = (Case(f"{share:.3f} ({count} of {rows} rows)"),) if share > max_fraction else ()
         severity: Severity = "error" if name in model_inputs else "warn"
-        findings.append(outcome(name, f"null fraction <= {max_fraction}", cases, severity))
+        findings.append(outcome(name, f"{NULL_FRACTION}{max_fraction}", cases, severity))
     return findings
 
 

@@ -13,6 +13,9 @@ from features_pipeline.contracts.plan_file import Kind, ModelInputs, PlanFile
 from features_pipeline.errors import UserError
 from features_pipeline.schema_report import failure_table, summarise_failures
 from features_pipeline.validation.cross_split import (
+    CONSTANT_IN_TRAIN,
+    TEST_FRACTION,
+    UNSEEN_CATEGORY,
     categorical_columns,
     constant_in_train_findings,
     split_counts,
@@ -22,6 +25,7 @@ from features_pipeline.validation.cross_split import (
 from features_pipeline.validation.findings import Finding
 from features_pipeline.validation.params import ValidateParams
 from features_pipeline.validation.quality import (
+    NULL_FRACTION,
     declared_dtype_findings,
     missing_counts,
     null_fraction_findings,
@@ -165,10 +169,24 @@ def validate_feature_table(
 SHOWN_WARNING_CASES = 3
 
 
+def warning_problem(column: str, check: str, count: int, shown: str) -> str:
+    """A warned check as the problem found (a check is named by the rule that passes):
+    ``7 test value(s) of 'Country' unseen in train ('Gabon' (row 1), ...)``."""
+    if check == UNSEEN_CATEGORY:
+        return f"{count} test value(s) of {column!r} unseen in train ({shown})"
+    if check == CONSTANT_IN_TRAIN:
+        return f"{column!r} has one value in every train row ({shown}): nothing to learn from"
+    if check.startswith(NULL_FRACTION):
+        limit = check.removeprefix(NULL_FRACTION)
+        return f"{column!r} is null/NaN in more than {limit} of the rows ({shown})"
+    if check.startswith(TEST_FRACTION):
+        return f"the test rows' share ({shown}) is outside {check.removeprefix(TEST_FRACTION)}"
+    return f"column {column!r} fails check {check!r} in {count} case(s) ({shown})"
+
+
 def warning_lines(warnings: pl.DataFrame) -> list[str]:
-    """One line per warned (column, check): how many cases and the first few, e.g.
-    ``column 'Country': no category unseen in train: 2 case(s) ('Gabon' (row 1), 'Chad' (row 9))``.
-    """
+    """One line per warned (column, check): the problem, how many cases and the first few, e.g.
+    ``2 test value(s) of 'Country' unseen in train ('Gabon' (row 1), 'Chad' (row 9))``."""
     lines = []
     for (column, check), cases in warnings.group_by("column", "check", maintain_order=True):
         shown = ", ".join(
@@ -176,7 +194,7 @@ def warning_lines(warnings: pl.DataFrame) -> list[str]:
             for value, row in cases.select("value", "row").head(SHOWN_WARNING_CASES).iter_rows()
         )
         more = ", ..." if cases.height > SHOWN_WARNING_CASES else ""
-        lines.append(f"column {column!r}: {check}: {cases.height} case(s) ({shown}{more})")
+        lines.append(warning_problem(str(column), str(check), cases.height, shown + more))
     return lines
 
 
