@@ -283,7 +283,8 @@ def add_doctor(commands: Commands) -> None:
         description="Check the project for what a killed run can leave behind and repair it: "
         "an unreadable\ndvc.lock (restored from git HEAD), an empty or corrupt .dvc/tmp/rwlock "
         "with no DVC\nprocess running (removed), stray temp files of dead writers (swept), "
-        "outputs that\ndiffer from dvc.lock (dvc checkout). One line per finding, then a summary.",
+        "outputs that\ndiffer from dvc.lock (dvc checkout from the DVC cache; an output whose "
+        "dvc.lock version is\nnot cached is kept as found). One line per finding, then a summary.",
     )
     doctor.add_argument(
         "--check",
