@@ -278,5 +278,5 @@ def test_cli_compare_outside_a_dvc_project(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["compare"]) == 1
     err = capsys.readouterr().err
-    assert "not a DVC project" in err
+    assert "not inside a features-pipeline project" in err
     assert "Traceback" not in err

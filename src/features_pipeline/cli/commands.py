@@ -1,9 +1,12 @@
-"""The bodies of the ``features-pipeline`` subcommands.
+"""The bodies of the ``features-pipeline`` subcommands, and the project they run in.
 
-Stage subcommands run ``features_pipeline.stages.<name>.run`` through ``runner.run_stage``, the
-same as ``python stages/<name>.py`` (what ``dvc repro`` calls), from the project root. Tool
-subcommands (``features check``, ``compare``, ``predict``) run in the current folder. Heavy
-libraries are imported inside the bodies so ``--help`` stays fast.
+Every subcommand that works on the project (the stages, ``features check``, ``compare``,
+``predict``, ``doctor``) runs in the project root that :func:`contracts.paths.project_root` finds
+from the current folder, as ``dvc repro`` runs the stages: paths given on the command line stay
+relative to the folder the user typed them in, defaults are project paths. ``features types`` and
+``dataset infer`` need no project. Stage subcommands run ``features_pipeline.stages.<name>.run``
+through ``runner.run_stage``, the same as ``python stages/<name>.py``. Heavy libraries are
+imported inside the bodies so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from features_pipeline.contracts.paths import DEFAULT_PARAMS, PROJECT_FILE, find_project_root
+from features_pipeline.contracts.paths import (
+    DEFAULT_PARAMS,
+    FEATURE_STATE,
+    MODEL_FILE,
+    project_root,
+)
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 from features_pipeline.runner import EXIT_OK, EXIT_USER_ERROR, report_user_error, run_stage
@@ -26,40 +35,82 @@ if TYPE_CHECKING:
 
 Command = Callable[[argparse.Namespace], None]
 
-
-def project_root() -> Path:
-    """The project this command runs in: the nearest folder at or above the current one that
-    holds dvc.yaml."""
-    cwd = Path.cwd()
-    root = find_project_root(cwd)
-    if root is None:
-        raise UserError(
-            f"{cwd}: not inside a features-pipeline project (no {PROJECT_FILE} here or in a "
-            "parent folder); cd into the project first"
-        )
-    return root
+# options naming a file or folder; given on the command line they are relative to the current
+# folder, their defaults (these very objects: argparse hands a default on as is) to the project
+# (predict's --input and --output are text: with --engine spark, URIs are left as they are)
+PATH_OPTIONS = (
+    *("params", "spec", "model", "card", "state", "history", "rejected"),
+    *("input", "output"),
+)
+PROJECT_DEFAULTS = (DEFAULT_PARAMS, MODEL_FILE.path, FEATURE_STATE.path)
+WITHOUT_PROJECT = {("features", "types"), ("dataset", "infer")}
 
 
-def in_project(path: Path, root: Path) -> Path:
-    """``path`` as given on the command line (relative to the current folder), made relative to
-    the project root when it lies inside it (messages then name it as the stages do)."""
-    absolute = (Path.cwd() / path).resolve()
+def needs_project(args: argparse.Namespace) -> bool:
+    """Whether the subcommand works on the project (not ``features types``, ``dataset infer``)."""
+    return (args.command, getattr(args, "action", None)) not in WITHOUT_PROJECT
+
+
+def in_project(path: Path, root: Path, cwd: Path) -> Path:
+    """``path`` as given in the folder ``cwd``, made relative to the project ``root`` when it lies
+    inside it (messages then name it as the stages do), else absolute."""
+    absolute = (cwd / path).resolve()
     return absolute.relative_to(root) if absolute.is_relative_to(root) else absolute
 
 
-def stage_command(args: argparse.Namespace) -> int:
-    """Run stage ``args.command`` from the project root, as ``dvc repro`` would."""
+def is_uri(location: str) -> bool:
+    """Whether an option names storage by URI (``s3a://…``, ``file:…``): not a local path."""
+    return "://" in location or location.startswith("file:")
+
+
+def relocated(args: argparse.Namespace, root: Path, cwd: Path) -> argparse.Namespace:
+    """``args`` with every path option given on the command line (relative to ``cwd``) made a
+    path from the project ``root``; defaults (project paths) and URIs are left as they are."""
+    changes: dict[str, object] = {}
+    for name in PATH_OPTIONS:
+        value = getattr(args, name, None)
+        if value is None or any(value is default for default in PROJECT_DEFAULTS):
+            continue
+        if isinstance(value, str):
+            if not is_uri(value):
+                changes[name] = str(in_project(Path(value), root, cwd))
+        else:
+            changes[name] = in_project(value, root, cwd)
+    return argparse.Namespace(**{**vars(args), **changes})
+
+
+@contextmanager
+def working_directory(folder: Path) -> Iterator[None]:
+    """Run the block in ``folder``, then return to the folder it started in."""
+    before = Path.cwd()
+    os.chdir(folder)
     try:
-        root = project_root()
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed subcommand: in the project root when it needs the project."""
+    tool = tool_for(args)
+    if not needs_project(args):
+        assert tool is not None
+        return tool_command(tool, args)
+    cwd = Path.cwd()
+    try:
+        root = project_root(cwd)
     except UserError as error:
         report_user_error(error)
         return EXIT_USER_ERROR
-    # not given: the project's params.yaml; given: a path relative to the current folder
-    given = args.params is not DEFAULT_PARAMS  # argparse hands its default object on as is
-    params = in_project(args.params, root) if given else DEFAULT_PARAMS
-    os.chdir(root)  # stages read and write project-relative paths, as under dvc repro
+    args = relocated(args, root.resolve(), cwd)
+    with working_directory(root):  # project-relative paths, as under dvc repro
+        return tool_command(tool, args) if tool is not None else stage_command(args)
+
+
+def stage_command(args: argparse.Namespace) -> int:
+    """Run stage ``args.command`` (in the project root), as ``dvc repro`` would."""
     module = importlib.import_module(f"features_pipeline.stages.{args.command}")
-    forwarded = ["--params", str(params)]
+    forwarded = ["--params", str(args.params)]
     forwarded += ["-v"] if args.verbosity > 0 else ["-q"] if args.verbosity < 0 else []
     return run_stage(args.command, module.run, module.__doc__ or "", forwarded)
 
@@ -156,7 +207,7 @@ def doctor_command(args: argparse.Namespace) -> None:
     from features_pipeline.doctor import diagnose, summary, unresolved
 
     repair = not args.check
-    findings = diagnose(project_root(), repair)
+    findings = diagnose(Path.cwd(), repair)
     for finding in findings:
         print(f"doctor: {finding.line()}")
     if unresolved(findings):

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PROG = "features-pipeline"
+# -v/-q of a subcommand: absent unless given there, so a -v before the subcommand holds
+SUBCOMMAND = argparse.SUPPRESS
 STAGE_HELP = {
     "ingest": "synthetic sample or CSV -> data/interim/sales.parquet (dataset contract checked)",
     "features": "config/features.yaml -> data/features/ (table, fitted state, plan)",
@@ -33,7 +35,8 @@ table is described by the dataset contract (config/dataset.yaml: Sales Records b
 
 `dvc repro` runs the stages that changed; the stage subcommands below run one stage directly,
 with the same code (stages/<name>.py). Exit codes: 0 ok, 1 user error, 2 usage error.
-Logging: -v (debug), -q (warnings only) or the LOG_LEVEL environment variable."""
+Logging: -v (debug), -q (warnings only), before or after the command, or the LOG_LEVEL
+environment variable."""
 
 EPILOG = """\
 examples:
@@ -90,7 +93,7 @@ def add_stages(commands: Commands) -> None:
             f"stages/{name}.py` (what `dvc repro` runs); the stage's wall-clock\ntime goes to "
             f"metrics/timing/{name}.json.",
         )
-        add_common_arguments(stage)
+        add_common_arguments(stage, SUBCOMMAND)
         if name == "features":
             add_features_actions(stage.add_subparsers(dest="action", metavar="ACTION"))
 
@@ -100,11 +103,11 @@ def add_features_actions(actions: Commands) -> None:
     types = subcommand(
         actions, "types", "list every feature type with its kind, keys and an example (Markdown)"
     )
-    add_verbosity_arguments(types)
+    add_verbosity_arguments(types, SUBCOMMAND)
     check = subcommand(
         actions, "check", "validate a feature spec (no data read) and print its plan as a tree"
     )
-    add_common_arguments(check)
+    add_common_arguments(check, SUBCOMMAND)
     check.add_argument(
         "--spec",
         type=Path,
@@ -191,7 +194,7 @@ def add_predict(commands: Commands) -> None:
         default=None,
         help="write the skipped input rows here (CSV: file line, the cells as read, problems)",
     )
-    add_verbosity_arguments(predict)
+    add_verbosity_arguments(predict, SUBCOMMAND)
 
 
 def positive(text: str) -> int:
@@ -271,7 +274,7 @@ def add_compare(commands: Commands) -> None:
         action="store_true",
         help="metrics of every metrics file, named file.key (e.g. train.cv.rmse_mean)",
     )
-    add_verbosity_arguments(compare)
+    add_verbosity_arguments(compare, SUBCOMMAND)
 
 
 def add_doctor(commands: Commands) -> None:
@@ -291,7 +294,7 @@ def add_doctor(commands: Commands) -> None:
         action="store_true",
         help="only report; exit 1 when something is wrong",
     )
-    add_verbosity_arguments(doctor)
+    add_verbosity_arguments(doctor, SUBCOMMAND)
 
 
 def add_dataset(commands: Commands) -> None:
@@ -313,7 +316,7 @@ def add_dataset(commands: Commands) -> None:
         "--target", default=None, help="the column to predict (default: the last numeric one)"
     )
     infer.add_argument("--rows", type=positive, default=10_000, help="rows read to infer the types")
-    add_verbosity_arguments(infer)
+    add_verbosity_arguments(infer, SUBCOMMAND)
 
 
 def package_version() -> str:
@@ -330,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    add_verbosity_arguments(parser)  # also after the subcommand: features-pipeline compare -v
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", title="commands"
     )

@@ -111,12 +111,17 @@ def timing_path(stage: str, directory: Path = TIMING_DIR) -> Path:
     return directory / f"{stage}.json"
 
 
-def find_project_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``dvc.yaml``; None outside a project."""
+def project_root(start: Path) -> Path:
+    """The project every ``features-pipeline`` command runs in: the nearest folder at or above
+    ``start`` (the current folder) holding ``dvc.yaml``, as git and DVC find theirs; outside
+    any project a UserError."""
     for folder in (start, *start.parents):
         if (folder / PROJECT_FILE).is_file():
             return folder
-    return None
+    raise UserError(
+        f"{start}: not inside a features-pipeline project (no {PROJECT_FILE} here or in a "
+        "parent folder); cd into the project first"
+    )
 
 
 def inside_project(path: Path, root: Path | None = None) -> bool:
