@@ -156,19 +156,22 @@ def features_types(args: argparse.Namespace) -> None:
     sys.stdout.write(catalog_markdown())
 
 
+PIPED_WIDTH = 120  # columns of the compare table when stdout is not a terminal
+
+
 def stdout_console() -> Console:
-    """Rich console on stdout; when piped it is as wide as the table needs (no wrapped cells)."""
+    """Rich console on stdout: as wide as the terminal, or :data:`PIPED_WIDTH` when piped."""
     from rich.console import Console
 
     console = Console()
-    return console if console.is_terminal else Console(width=10_000)
+    return console if console.is_terminal else Console(width=PIPED_WIDTH)
 
 
 def compare_command(args: argparse.Namespace) -> None:
     """Print the comparison of workspace, commits and experiments."""
     from features_pipeline.compare import exp_show
     from features_pipeline.compare.comparison import compare
-    from features_pipeline.compare.render import to_json, to_markdown, to_rich_table
+    from features_pipeline.compare.render import to_json, to_markdown, to_rich_tables
 
     metrics_file = None if args.all_metrics else args.metrics_file
     entries = exp_show.read_exp_show(num=args.num, all_commits=args.all_commits)
@@ -187,7 +190,9 @@ def compare_command(args: argparse.Namespace) -> None:
     elif args.format == "json":
         sys.stdout.write(to_json(comparison))
     else:
-        stdout_console().print(to_rich_table(comparison))
+        console = stdout_console()
+        for table in to_rich_tables(comparison, console):
+            console.print(table)
     if not comparison.has_experiments and args.format != "json":
         print(
             "no experiments yet: try `dvc exp run -S train.model.name=ridge`, then compare again",

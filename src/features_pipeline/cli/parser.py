@@ -213,8 +213,9 @@ def add_compare(commands: Commands) -> None:
         "compare workspace, commits and DVC experiments (metrics, differing params)",
         description="Compare the workspace, commits and DVC experiments (from `dvc exp show "
         "--json`):\nthe metrics that differ, the summed stage seconds and the params that "
-        "differ,\nsorted by a metric, the best marked with ★. Failed or queued experiments "
-        "are listed last.",
+        "differ,\nsorted by a metric (equal values: by rmse, mae, mape), the best experiment "
+        "(--best)\nmarked with ★. Failed or queued experiments are listed last. A table wider "
+        "than the\nterminal is printed as two: metrics, then params.",
         epilog="examples:\n"
         "  features-pipeline compare --sort-by r2\n"
         '  features-pipeline compare --md >> "$GITHUB_STEP_SUMMARY"\n'
