@@ -186,6 +186,23 @@ def test_predict_without_a_model_is_a_user_error(
     assert not Path("out.csv").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("option", ["--output", "--rejected"])
+def test_predict_to_a_path_where_no_file_can_be_made_is_one_error_line(
+    in_project: Project, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    """/proc/version exists, but no temp file can be made beside it: refused before any work,
+    naming the path (was a FileNotFoundError traceback on the temp file)."""
+    args = ["predict", "--input", "new.csv", "--output", "out.csv", option, "/proc/version"]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert error_lines(err) == [
+        f"error: /proc/version: {option}: cannot write a file in '/proc' (No such file or "
+        "directory)"
+    ]
+
+
 def test_the_stage_subcommand_runs_the_stage_script_code(
     in_project: Project, run_ingest: RunIngest, capsys: pytest.CaptureFixture[str]
 ) -> None:
