@@ -34,6 +34,7 @@ SUBCOMMANDS = (
     ["evaluate"],
     ["predict"],
     ["compare"],
+    ["params", "check"],
 )
 
 
@@ -260,6 +261,7 @@ PROJECT_SUBCOMMANDS = (
     ["compare"],
     ["doctor", "--check"],
     ["predict", "--input", "new.csv", "--output", "out.csv"],
+    ["params", "check"],
 )
 
 
@@ -273,7 +275,8 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         return 0
 
     monkeypatch.setattr(commands, "stage_command", record)
-    for body in ("features_check", "compare_command", "predict_command", "doctor_command"):
+    bodies = ("features_check", "compare_command", "predict_command", "doctor_command")
+    for body in (*bodies, "params_check"):
         monkeypatch.setattr(commands, body, record)
     return seen
 

@@ -231,11 +231,21 @@ def dataset_infer(args: argparse.Namespace) -> None:
     sys.stdout.write(draft_contract(sample, args.name or args.csv.stem, args.target))
 
 
+def params_check(args: argparse.Namespace) -> None:
+    """Check the YAML files DVC parses before any stage runs (one line either way)."""
+    from features_pipeline.params_check import LIMITS, check_project
+
+    checked = check_project(args.params)
+    print(f"params check: ok: {', '.join(map(str, checked))} ({LIMITS})")
+
+
 def tool_for(args: argparse.Namespace) -> Command | None:
     """The body of a tool subcommand; None for a stage subcommand."""
     if args.command == "features" and getattr(args, "action", None) is not None:
         return {"check": features_check, "types": features_types}[args.action]
     if args.command == "dataset":
         return {"infer": dataset_infer}[args.action]
+    if args.command == "params":
+        return {"check": params_check}[args.action]
     tools = {"compare": compare_command, "predict": predict_command, "doctor": doctor_command}
     return tools.get(args.command)

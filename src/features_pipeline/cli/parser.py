@@ -41,6 +41,7 @@ environment variable."""
 EPILOG = """\
 examples:
   features-pipeline features check              # validate the feature spec, print its plan
+  features-pipeline params check                # the YAML DVC reads first (before dvc repro)
   features-pipeline train -v                    # run one stage with debug logging
   features-pipeline compare                     # workspace, commits, experiments; best marked
   features-pipeline compare --md --sort-by r2   # Markdown for a CI comment
@@ -320,6 +321,24 @@ def add_dataset(commands: Commands) -> None:
     add_verbosity_arguments(infer, SUBCOMMAND)
 
 
+def add_params(commands: Commands) -> None:
+    """``params check``: the YAML files DVC reads before any stage, checked in a moment."""
+    params = subcommand(commands, "params", "the params files (params.yaml and those it names)")
+    actions = params.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = subcommand(
+        actions,
+        "check",
+        "check the YAML files DVC reads before any stage runs (run it before dvc repro)",
+        description="Read params.yaml, dvc.yaml and every params file dvc.yaml declares (the "
+        "dataset contract,\nthe feature spec) as the stages do, in well under a second. Before "
+        "any stage runs, DVC\nparses these files itself, YAML aliases expanded: an alias bomb "
+        "costs it minutes and\ngigabytes. Refused here: aliases adding more than 1,000 nodes, "
+        "nesting deeper than 100\nlevels, files over 1 MiB, duplicate keys, invalid YAML, "
+        "unknown params sections.",
+    )
+    add_common_arguments(check, SUBCOMMAND)
+
+
 def package_version() -> str:
     """The installed version of features-pipeline (``unknown`` from a bare source tree)."""
     try:
@@ -343,4 +362,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(commands)
     add_doctor(commands)
     add_dataset(commands)
+    add_params(commands)
     return parser

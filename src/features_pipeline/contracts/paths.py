@@ -10,12 +10,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
 from features_pipeline.errors import UserError
+
+if TYPE_CHECKING:  # imported where tables are read: the CLI's start-up (e.g. params check) and
+    import polars as pl  # --help do not pay for Polars
 
 PROJECT_FILE = "dvc.yaml"  # marks the project root
 DEFAULT_PARAMS = Path("params.yaml")
@@ -43,6 +43,10 @@ class Artifact:
         """The table (only ``columns`` when given; only the rows ``where`` holds, filtered while
         reading); missing, or a table in cluster storage (written by ``engine.name: spark``),
         is a UserError."""
+        import polars as pl
+
+        from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
+
         path = self.require()
         if is_cluster_table(path):
             uri = read_manifest(path).uri
@@ -57,6 +61,10 @@ class Artifact:
 
     def parquet_schema(self) -> dict[str, pl.DataType]:
         """Column dtypes of the table, from its parquet metadata (or its manifest) only."""
+        import polars as pl
+
+        from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
+
         path = self.require()
         if is_cluster_table(path):
             return read_manifest(path).polars_schema()
