@@ -288,7 +288,8 @@ def test_every_project_subcommand_runs_in_the_project_root_from_a_sub_folder(
     recorded: dict[str, object],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """One rule (contracts.paths.project_root): walk up to dvc.yaml, run there, come back."""
+    """One rule (contracts.paths.find_project_root): walk up to dvc.yaml, run there, come
+    back."""
     monkeypatch.chdir(in_project.raw)  # data/raw/, two levels below the root
     assert cli.main(argv) == 0
     assert recorded["cwd"] == in_project.root.resolve()
@@ -300,6 +301,27 @@ def test_every_project_subcommand_runs_in_the_project_root_from_a_sub_folder(
         assert args.model == Path("models/model.skops")
     if hasattr(args, "params"):
         assert args.params == Path("params.yaml")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["predict", "--input", "new.csv", "--output", "out.csv"], ["features", "check"]],
+    ids=" ".join,
+)
+def test_predict_and_features_check_outside_any_project_run_where_they_are(
+    argv: list[str],
+    tmp_path: Path,
+    recorded: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every input of these two can be given as an option (a model copied anywhere)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 0
+    assert recorded["cwd"] == tmp_path
+    args = recorded["args"]
+    assert isinstance(args, argparse.Namespace)
+    assert args.params == Path("params.yaml")
+    assert getattr(args, "input", "new.csv") == "new.csv"
 
 
 def test_paths_given_in_a_sub_folder_are_read_from_it(

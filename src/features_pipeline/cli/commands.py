@@ -1,13 +1,14 @@
 """The bodies of the ``features-pipeline`` subcommands, and the project they run in.
 
-Every subcommand that works on the project (the stages, ``features check``, ``compare``,
-``predict``, ``doctor``) runs in the project root that :func:`contracts.paths.project_root` finds
-from the current folder, as ``dvc repro`` runs the stages: paths given on the command line stay
-relative to the folder the user typed them in, defaults are project paths. ``features types`` and
-``dataset infer`` need no project. Stage subcommands run ``features_pipeline.stages.<name>.run``
-through ``runner.run_stage``, the same as ``python stages/<name>.py``. Heavy libraries are
-imported inside the bodies so ``--help`` stays fast.
-"""
+Every subcommand that works on the project (the stages, ``compare``, ``doctor``, ``params
+check``; ``predict`` and ``features check`` when there is one) runs in the project root that
+:func:`contracts.paths.find_project_root` finds from the current folder, as ``dvc repro`` runs
+the stages: paths given on the command line stay relative to the folder the user typed them in,
+defaults are project paths. ``predict`` and ``features check`` outside any project, ``features
+types`` and ``dataset infer`` run in the current folder. Stage
+subcommands run ``features_pipeline.stages.<name>.run`` through ``runner.run_stage``, the same as
+``python stages/<name>.py``. Heavy libraries are imported inside the bodies so ``--help`` stays
+fast."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from features_pipeline.contracts.paths import (
     DEFAULT_PARAMS,
     FEATURE_STATE,
     MODEL_FILE,
-    project_root,
+    find_project_root,
+    is_uri,
+    not_in_a_project,
 )
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
@@ -44,11 +47,17 @@ PATH_OPTIONS = (
 )
 PROJECT_DEFAULTS = (DEFAULT_PARAMS, MODEL_FILE.path, FEATURE_STATE.path)
 WITHOUT_PROJECT = {("features", "types"), ("dataset", "infer")}
+# every input can be given as an option (a model and its files copied anywhere): outside any
+# project these run in the current folder
+PROJECT_IF_ANY = {("predict", None), ("features", "check")}
 
 
-def needs_project(args: argparse.Namespace) -> bool:
-    """Whether the subcommand works on the project (not ``features types``, ``dataset infer``)."""
-    return (args.command, getattr(args, "action", None)) not in WITHOUT_PROJECT
+def project_use(args: argparse.Namespace) -> str:
+    """How the subcommand uses the project: ``required``, ``optional`` or ``none``."""
+    command = (args.command, getattr(args, "action", None))
+    if command in WITHOUT_PROJECT:
+        return "none"
+    return "optional" if command in PROJECT_IF_ANY else "required"
 
 
 def in_project(path: Path, root: Path, cwd: Path) -> Path:
@@ -56,11 +65,6 @@ def in_project(path: Path, root: Path, cwd: Path) -> Path:
     inside it (messages then name it as the stages do), else absolute."""
     absolute = (cwd / path).resolve()
     return absolute.relative_to(root) if absolute.is_relative_to(root) else absolute
-
-
-def is_uri(location: str) -> bool:
-    """Whether an option names storage by URI (``s3a://…``, ``file:…``): not a local path."""
-    return "://" in location or location.startswith("file:")
 
 
 def relocated(args: argparse.Namespace, root: Path, cwd: Path) -> argparse.Namespace:
@@ -93,15 +97,15 @@ def working_directory(folder: Path) -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     """Run the parsed subcommand: in the project root when it needs the project."""
     tool = tool_for(args)
-    if not needs_project(args):
-        assert tool is not None
-        return tool_command(tool, args)
+    use = project_use(args)
     cwd = Path.cwd()
-    try:
-        root = project_root(cwd)
-    except UserError as error:
-        report_user_error(error)
+    root = find_project_root(cwd) if use != "none" else None
+    if root is None and use == "required":
+        report_user_error(not_in_a_project(cwd))
         return EXIT_USER_ERROR
+    if root is None:
+        assert tool is not None  # every stage requires the project
+        return tool_command(tool, args)
     args = relocated(args, root.resolve(), cwd)
     with working_directory(root):  # project-relative paths, as under dvc repro
         return tool_command(tool, args) if tool is not None else stage_command(args)

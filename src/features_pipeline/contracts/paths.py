@@ -119,17 +119,28 @@ def timing_path(stage: str, directory: Path = TIMING_DIR) -> Path:
     return directory / f"{stage}.json"
 
 
-def project_root(start: Path) -> Path:
+def find_project_root(start: Path) -> Path | None:
     """The project every ``features-pipeline`` command runs in: the nearest folder at or above
-    ``start`` (the current folder) holding ``dvc.yaml``, as git and DVC find theirs; outside
-    any project a UserError."""
+    ``start`` (the current folder) holding ``dvc.yaml``, as git and DVC find theirs; None
+    outside any project."""
     for folder in (start, *start.parents):
         if (folder / PROJECT_FILE).is_file():
             return folder
-    raise UserError(
+    return None
+
+
+def not_in_a_project(start: Path) -> UserError:
+    """The error of a command that needs the project run outside any (``start``: where)."""
+    return UserError(
         f"{start}: not inside a features-pipeline project (no {PROJECT_FILE} here or in a "
         "parent folder); cd into the project first"
     )
+
+
+def is_uri(location: str) -> bool:
+    """Whether ``location`` names storage by URI (``s3a://``, ``hdfs://``, ``file:``), not a
+    local path (``predict --engine spark`` takes either)."""
+    return "://" in location or location.startswith("file:")
 
 
 def inside_project(path: Path, root: Path | None = None) -> bool:
