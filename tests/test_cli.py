@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from support import REPO_ROOT, VENV_BIN, Project, RunIngest, command_env, error_lines
+from support import (
+    REPO_ROOT,
+    VENV_BIN,
+    Project,
+    RunIngest,
+    command_env,
+    error_lines,
+    write_sales_csv,
+)
 
 from features_pipeline import cli
-from features_pipeline.cli.parser import STAGE_HELP
+from features_pipeline.cli import commands
+from features_pipeline.cli.parser import STAGE_HELP, build_parser
+from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.stages import STAGES
 
 SUBCOMMANDS = (
@@ -23,6 +34,7 @@ SUBCOMMANDS = (
     ["evaluate"],
     ["predict"],
     ["compare"],
+    ["params", "check"],
 )
 
 
@@ -175,6 +187,23 @@ def test_predict_without_a_model_is_a_user_error(
     assert not Path("out.csv").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("option", ["--output", "--rejected"])
+def test_predict_to_a_path_where_no_file_can_be_made_is_one_error_line(
+    in_project: Project, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    """/proc/version exists, but no temp file can be made beside it: refused before any work,
+    naming the path (was a FileNotFoundError traceback on the temp file)."""
+    args = ["predict", "--input", "new.csv", "--output", "out.csv", option, "/proc/version"]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert error_lines(err) == [
+        f"error: /proc/version: {option}: cannot write a file in '/proc' (No such file or "
+        "directory)"
+    ]
+
+
 def test_the_stage_subcommand_runs_the_stage_script_code(
     in_project: Project, run_ingest: RunIngest, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -208,8 +237,8 @@ def test_the_installed_command_exit_codes(tmp_path: Path) -> None:
     outside = code("compare")
     assert outside.returncode == 1
     assert error_lines(outside.stderr) == [
-        f"error: {os.path.realpath(tmp_path)}: not a DVC project (no .dvc/ folder); run "
-        "features-pipeline compare from the project root, or `dvc init` a new project"
+        f"error: {os.path.realpath(tmp_path)}: not inside a features-pipeline project (no "
+        "dvc.yaml here or in a parent folder); cd into the project first"
     ]
 
 
@@ -220,3 +249,134 @@ def test_features_types_lists_every_registered_type(capsys: pytest.CaptureFixtur
     table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == list(FEATURE_TYPES)
+
+
+PROJECT_SUBCOMMANDS = (
+    ["ingest"],
+    ["features"],
+    ["validate"],
+    ["train"],
+    ["evaluate"],
+    ["features", "check"],
+    ["compare"],
+    ["doctor", "--check"],
+    ["predict", "--input", "new.csv", "--output", "out.csv"],
+    ["params", "check"],
+)
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Every subcommand body replaced by one that records its folder and arguments."""
+    seen: dict[str, object] = {}
+
+    def record(args: argparse.Namespace) -> int:
+        seen.update(cwd=Path.cwd(), args=args)
+        return 0
+
+    monkeypatch.setattr(commands, "stage_command", record)
+    bodies = ("features_check", "compare_command", "predict_command", "doctor_command")
+    for body in (*bodies, "params_check"):
+        monkeypatch.setattr(commands, body, record)
+    return seen
+
+
+@pytest.mark.parametrize("argv", PROJECT_SUBCOMMANDS, ids=" ".join)
+def test_every_project_subcommand_runs_in_the_project_root_from_a_sub_folder(
+    argv: list[str],
+    in_project: Project,
+    recorded: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One rule (contracts.paths.find_project_root): walk up to dvc.yaml, run there, come
+    back."""
+    monkeypatch.chdir(in_project.raw)  # data/raw/, two levels below the root
+    assert cli.main(argv) == 0
+    assert recorded["cwd"] == in_project.root.resolve()
+    assert Path.cwd() == in_project.raw  # main returns to the folder it started in
+    args = recorded["args"]
+    assert isinstance(args, argparse.Namespace)
+    if argv[0] == "predict":  # given paths: from the sub-folder; defaults: project paths
+        assert (args.input, args.output) == ("data/raw/new.csv", "data/raw/out.csv")
+        assert args.model == Path("models/model.skops")
+    if hasattr(args, "params"):
+        assert args.params == Path("params.yaml")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["predict", "--input", "new.csv", "--output", "out.csv"], ["features", "check"]],
+    ids=" ".join,
+)
+def test_predict_and_features_check_outside_any_project_run_where_they_are(
+    argv: list[str],
+    tmp_path: Path,
+    recorded: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every input of these two can be given as an option (a model copied anywhere)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 0
+    assert recorded["cwd"] == tmp_path
+    args = recorded["args"]
+    assert isinstance(args, argparse.Namespace)
+    assert args.params == Path("params.yaml")
+    assert getattr(args, "input", "new.csv") == "new.csv"
+
+
+def test_paths_given_in_a_sub_folder_are_read_from_it(
+    in_project: Project, recorded: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(in_project.raw)
+    outside = in_project.root.parent / "elsewhere.yaml"
+    assert cli.main(["features", "check", "--spec", "my.yaml", "--params", str(outside)]) == 0
+    args = recorded["args"]
+    assert isinstance(args, argparse.Namespace)
+    assert args.spec == Path("data/raw/my.yaml")
+    assert args.params == outside.resolve()  # outside the project: absolute
+    assert cli.main(["ingest", "--params", "../../params.yaml"]) == 0
+    assert recorded["args"].params == Path("params.yaml")  # type: ignore[attr-defined]
+
+
+def test_features_check_and_dataset_infer_work_from_a_sub_folder(
+    in_project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two commands of the issue that failed in a sub-folder, for real (no data read)."""
+    spec = in_project.root / "config" / "features.yaml"
+    spec.write_text((REPO_ROOT / "config" / "features.yaml").read_text(encoding="utf-8"))
+    monkeypatch.chdir(in_project.raw)
+    assert cli.main(["features", "check"]) == 0
+    assert "expected_profit" in capsys.readouterr().out
+    write_sales_csv(in_project.raw / "orders.csv", generate_sales(50, seed=1))
+    assert cli.main(["dataset", "infer", "orders.csv"]) == 0  # needs no project: its own folder
+    assert 'name: "orders"' in capsys.readouterr().out
+    assert cli.main(["features", "types"]) == 0
+    assert "| `" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "verbosity"),
+    [
+        (["compare"], 0),
+        (["-v", "compare"], 1),
+        (["compare", "-v"], 1),
+        (["-q", "train"], -1),
+        (["train", "--quiet"], -1),
+        (["--verbose", "features", "check"], 1),
+        (["features", "check", "-q"], -1),
+        (["-v", "dataset", "infer", "x.csv"], 1),
+        (["-q", "predict", "--input", "a", "--output", "b"], -1),
+    ],
+    ids=repr,
+)
+def test_global_flags_go_before_or_after_the_subcommand(argv: list[str], verbosity: int) -> None:
+    assert build_parser().parse_args(argv).verbosity == verbosity
+
+
+def test_verbose_before_the_subcommand_shows_the_traceback(
+    in_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["-v", "ingest", "--params", "missing.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert error_lines(err) == ["error: missing.yaml: file not found"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,13 @@ from typing import Any
 import pytest
 
 from features_pipeline import cli
-from features_pipeline.compare.comparison import CELL_WIDTH, compare, lower_is_better
+from features_pipeline.compare.comparison import (
+    CELL_WIDTH,
+    compare,
+    lower_is_better,
+    short_names,
+    tie_breakers,
+)
 from features_pipeline.compare.exp_show import exp_show_command, parse_exp_show, read_exp_show
 from features_pipeline.compare.render import to_json, to_markdown, to_rich_table
 from features_pipeline.compare.rows import rows_from_exp_show
@@ -124,7 +131,7 @@ def test_metrics_that_differ_are_shown_gate_details_and_constants_are_not() -> N
     comparison = compare(exp_show(SWEEP))
     assert comparison.shown == ["rmse", "r2"]  # rows (100 everywhere) and gates.* hidden
     assert "gates.r2.min" in comparison.metrics  # still in --json
-    assert comparison.header() == ["", "name", "kind", "rmse", "r2", "seconds", "train.model.name"]
+    assert comparison.header() == ["", "name", "kind", "rmse", "r2", "seconds", "model.name"]
 
 
 def test_with_all_metrics_keys_are_prefixed_by_their_file() -> None:
@@ -155,7 +162,7 @@ def test_no_commit_and_no_metrics_are_explained() -> None:
 def test_markdown_table() -> None:
     markdown = to_markdown(compare(exp_show(SWEEP)))
     lines = markdown.splitlines()
-    assert lines[0] == "|  | name | kind | rmse | r2 | seconds | train.model.name |"
+    assert lines[0] == "|  | name | kind | rmse | r2 | seconds | model.name |"
     assert lines[1] == "|---|---|---|---|---|---|---|"
     assert lines[2] == "| ★ | lasso | experiment | 74.6 | 0.999925 | - | lasso |"
     assert (
@@ -169,9 +176,9 @@ def test_long_cells_are_shortened_in_tables_but_not_in_json() -> None:
     features = [f"feature_{index}" for index in range(20)]
     sweep = [experiment("wide", "c" * 40, "success", 100.0, "ridge", features=features)]
     comparison = compare(exp_show(sweep))
-    column = comparison.header().index("train.features")
+    column = comparison.header().index("features")
     cell = comparison.table_rows()[0][column]
-    assert cell.startswith('["feature_0", "feature_1"')
+    assert cell.startswith('["feature_0", "feature_')
     assert cell.endswith("…")
     assert len(cell) == CELL_WIDTH
     row = json.loads(to_json(comparison))["rows"][0]
@@ -278,5 +285,111 @@ def test_cli_compare_outside_a_dvc_project(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["compare"]) == 1
     err = capsys.readouterr().err
-    assert "not a DVC project" in err
+    assert "not inside a features-pipeline project" in err
     assert "Traceback" not in err
+
+
+def fitted(label: str, model: str, rmse: float, **params: Any) -> dict[str, Any]:
+    """A finished experiment whose r2 (as the metrics file has it: 6 significant digits) is
+    1.0 whenever its rmse is small, with the params of a realistic sweep."""
+    r2 = float(f"{1 - rmse**2 / 1e12:.6g}")
+    metrics = {"rmse": rmse, "mae": rmse * 0.8, "mape": rmse / 1e4, "r2": r2, "rows": 1951}
+    train = {
+        "model": {
+            "name": model,
+            "params": {
+                "ridge": {"alpha": params.get("alpha", 1.0)},
+                "hist_gradient_boosting": {"max_depth": params.get("depth", 3)},
+            },
+        },
+        "features": params.get("features", ["Units Sold", "Unit Price", "Unit Cost"]),
+        "cv_folds": params.get("folds", 5),
+    }
+    values = {"train": train, "split": {"test_size": params.get("test_size", 0.2)}}
+    revision = {"rev": label * 8, "name": label, "data": data(metrics, values, {"train": 1.0})}
+    return {"name": label, "executor": {"state": "success"}, "revs": [revision]}
+
+
+ROUNDED_TIES = [  # ridge first, as DVC may list it; every r2 is 1.0 once rounded
+    fitted("ridge", "ridge", 121.636, alpha=0.1),
+    fitted("lasso", "lasso", 74.5695),
+    fitted("linear", "linear", 3.78423e-10, features=["Units Sold", "Unit Price"]),
+    fitted("hgb", "hist_gradient_boosting", 1250.0, depth=6, folds=3, test_size=0.25),
+]
+
+
+def test_rows_with_equal_rounded_values_are_ordered_by_the_error_metrics() -> None:
+    comparison = compare(exp_show(ROUNDED_TIES), "r2")
+    assert [row.metrics["r2"] for row in comparison.rows[:3]] == [1.0, 1.0, 1.0]
+    assert [row.name for row in comparison.rows][:4] == ["linear", "lasso", "ridge", "hgb"]
+    assert comparison.ties == ["rmse", "mae", "mape"]
+    assert comparison.best_experiment is not None
+    assert comparison.best_experiment.name == "linear"
+    assert "(descending, equal values by rmse, mae, mape)" in comparison.describe()
+
+
+def test_tie_breakers_are_the_error_metrics_beside_the_sort_metric() -> None:
+    keys = ["r2", "rmse", "mae", "train.cv.r2_mean", "train.cv.rmse_mean", "train.cv.mae_mean"]
+    assert tie_breakers("r2", keys) == ["rmse", "mae"]
+    assert tie_breakers("rmse", keys) == ["mae"]
+    assert tie_breakers("train.cv.r2_mean", keys) == ["train.cv.rmse_mean", "train.cv.mae_mean"]
+    assert tie_breakers("rows", keys) == ["rmse", "mae"]
+
+
+def test_the_star_marks_what_best_prints(
+    fake_dvc: FakeDvc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The commit beats every experiment: ★ still marks the experiment --best names (the top
+    row is the best overall)."""
+    fake_dvc.payload[1]["experiments"] = [
+        experiment("ridge", "c" * 40, "success", 3000.0, "ridge"),
+        experiment("lasso", "d" * 40, "success", 2800.0, "lasso"),
+    ]
+    assert cli.main(["compare", "--best"]) == 0
+    best = capsys.readouterr().out.strip()
+    assert best == "lasso"
+    assert cli.main(["compare", "--md"]) == 0
+    starred = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ★")]
+    assert starred == [f"| ★ | {best} | experiment | 2800 | 0.9972 | - | lasso |"]
+    assert cli.main(["compare"]) == 0
+    table = capsys.readouterr().out
+    assert re.search(rf"│ ★ │ {best}\s+│ experiment", table), table
+    assert "★ best experiment (--best)" in " ".join(table.split())
+
+
+def test_without_experiments_the_star_marks_the_best_row() -> None:
+    comparison = compare(exp_show([]))
+    assert comparison.marked is comparison.best
+    assert comparison.table_rows()[0][:2] == ["★", "workspace"]
+
+
+def test_the_table_fits_a_terminal_of_120_columns(
+    fake_dvc: FakeDvc, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped (as here) the table is 120 columns wide: too wide as one table, it is printed as
+    metrics, then params, with the rows in the same order; no header or cell is cut."""
+    fake_dvc.payload[1]["experiments"] = ROUNDED_TIES
+    assert cli.main(["compare", "--sort-by", "r2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 120, "\n".join(lines)
+    headers = [line.split("┃")[1:-1] for line in lines if line.startswith("┃")]
+    assert [[h.strip() for h in header] for header in headers] == [
+        ["", "name", "kind", "r2", "mae", "mape", "rmse", "rows", "seconds"],
+        ["name", "test_size", "cv_folds", "features", "model.name", "max_depth", "alpha"],
+    ]
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    names = [cells[1].strip() for cells in rows[:6]]
+    assert names == ["linear", "lasso", "ridge", "hgb", "workspace", "main"]
+    assert [cells[0].strip() for cells in rows[6:]] == names
+    assert "hist_gradient_boosting" in rows[-1][4]
+
+
+def test_param_columns_are_named_by_the_shortest_ending_that_names_one() -> None:
+    keys = ["train.model.name", "train.model.params.ridge.alpha", "features:spec", "a.x", "b.x"]
+    assert short_names(keys, taken={"name"}) == {
+        "train.model.name": "model.name",
+        "train.model.params.ridge.alpha": "alpha",
+        "features:spec": "features:spec",
+        "a.x": "a.x",
+        "b.x": "b.x",
+    }

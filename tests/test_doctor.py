@@ -3,13 +3,17 @@ dead and live writers, a modified output), reported by ``--check`` and repaired 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from support import run_command
 
+from features_pipeline import doctor
 from features_pipeline.doctor import (
     check_rwlock,
     check_temps,
@@ -144,3 +148,72 @@ def test_a_dvc_lock_cut_at_a_line_boundary_is_found_though_it_parses() -> None:
     assert truncated_stage(without_size, declared) == (
         "truncated (stage 'evaluate' has an output without its hash)"
     )
+
+
+def test_an_output_dvc_checkout_did_not_restore_is_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dvc checkout --force`` deletes an output before restoring it: when it then fails, the
+    copy doctor moved aside comes back byte for byte (a folder output too)."""
+    table = tmp_path / "data" / "interim" / "sales.parquet"
+    state = tmp_path / "data" / "features" / "state"
+    table.parent.mkdir(parents=True)
+    state.mkdir(parents=True)
+    table.write_bytes(b"the only copy")
+    (state / "state.json").write_text("{}")
+    changed = {"data/interim/sales.parquet": "modified", "data/features/state": "modified"}
+
+    def fake_dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        if args[0] == "status":
+            return subprocess.CompletedProcess(
+                args, 0, json.dumps({"s": [{"changed outs": changed}]}), ""
+            )
+        for target in args[2:]:  # remove, start restoring, fail on a missing cache entry
+            path = root / target
+            if path.is_dir():
+                shutil.rmtree(path)
+                path.mkdir()
+                (path / "table_000.parquet").write_text("half")
+            else:
+                path.write_text("half")
+        return subprocess.CompletedProcess(args, 1, "", "ERROR: failed to checkout\n")
+
+    monkeypatch.setattr(doctor, "dvc", fake_dvc)
+    findings = doctor.check_outputs(tmp_path, repair=True)
+    assert table.read_bytes() == b"the only copy"
+    assert sorted(p.name for p in state.iterdir()) == ["state.json"]
+    assert sorted(p.name for p in tmp_path.rglob(".*.old")) == []
+    assert {f.subject: f.action for f in findings} == {
+        path: "dvc checkout failed, kept as is: ERROR: failed to checkout" for path in changed
+    }
+    assert doctor.unresolved(findings) == findings
+
+
+@pytest.mark.slow
+def test_doctor_keeps_outputs_it_cannot_restore_on_a_clone_without_cache(
+    project_repo: Path,
+) -> None:
+    """A fresh clone has no DVC cache; a stage run directly writes an output dvc.lock does not
+    know: doctor cannot restore dvc.lock's version, so it keeps the file and says how to fix."""
+    root = project_repo
+    params = root / "params.yaml"
+    params.write_text(params.read_text().replace("  rows: 10000 ", "  rows: 500   ", 1))
+    run_command(["python", "stages/ingest.py", "-q"], root)
+    table = root / "data" / "interim" / "sales.parquet"
+    made = table.read_bytes()
+
+    result = run_command(["features-pipeline", "doctor"], root, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert table.read_bytes() == made
+    assert (
+        "doctor: data/interim/sales.parquet: its dvc.lock version is not in the DVC cache -> "
+        "kept as found" in result.stdout
+    )
+    assert "doctor: models/model.skops: missing, its dvc.lock version is not in the DVC cache" in (
+        result.stdout
+    )
+    hint = result.stdout.splitlines()[-1]
+    assert hint.startswith("doctor: outputs not in the DVC cache: to fix: `dvc repro`")
+    assert "`dvc commit`" in hint
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("0 repaired, 11 left")

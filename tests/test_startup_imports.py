@@ -107,3 +107,10 @@ def test_pandera_is_loaded_when_the_raw_contract_is_checked() -> None:
         "print(before, 'pandera' in sys.modules)\n"
     )
     assert run_fresh(code) == "False True"
+
+
+def test_the_params_check_command_loads_no_dataframe_library() -> None:
+    """`features-pipeline params check` runs before `dvc repro`, in well under a second: the
+    command line and the check load YAML and pydantic, not Polars (0.5 s) or pandas."""
+    loaded = loaded_by("features_pipeline.cli, features_pipeline.params_check")
+    assert not loaded & {"polars", "narwhals", *DATAFRAME, *MODELLING}, sorted(loaded)

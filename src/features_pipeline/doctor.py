@@ -9,7 +9,9 @@ Checks, in order (each repair makes the next check possible):
   (one naming a dead pid is DVC's normal leftover: the kernel lock died with the pid);
 * stray temp files of our atomic writers (``.<name>.<pid>.tmp`` / ``.<name>.<pid>.old``) of dead
   pids under the output folders -> swept (an ``.old`` whose target is missing is put back);
-* outputs that differ from ``dvc.lock`` (``dvc status``) -> ``dvc checkout`` from the cache.
+* outputs that differ from ``dvc.lock`` (``dvc status``) -> ``dvc checkout`` from the cache; one
+  whose locked version is not in the cache is kept as found, with how to fix it (``dvc repro``,
+  ``dvc commit``, ``dvc pull``). Doctor never leaves less than it found.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from typing import Any
 import yaml
 
 from features_pipeline.contracts.paths import PROJECT_FILE
-from features_pipeline.io import pid_alive, sweep_stale_temps
+from features_pipeline.io import OLD, pid_alive, sweep_stale_temps, temp_path
 
 OUTPUT_DIRS = ("data", "models", "metrics", "plots", "reports")
 RWLOCK = Path(".dvc/tmp/rwlock")
@@ -302,32 +305,117 @@ def read_changed_outputs(root: Path) -> dict[str, str] | str:
         return f"unreadable dvc status output: {last_line(result.stdout)}"
 
 
+NOT_IN_CACHE = "not in cache"  # dvc status's state of an output whose locked hash is not cached
+NOT_CACHED_HINT = (
+    "to fix: `dvc repro` rebuilds the stages whose "
+    "params, code or data changed; `dvc commit` records the outputs now in the workspace in "
+    "dvc.lock instead (when they are the results you want); `dvc pull` fetches them from a "
+    "DVC remote that has them"
+)
+
+
+def not_cached_finding(path: str, exists: bool) -> Finding:
+    """An output whose locked version is not in the DVC cache: doctor cannot restore it, so it
+    keeps what is there and says how to get back in step with dvc.lock."""
+    if exists:
+        return Finding(path, "its dvc.lock version is not in the DVC cache", "kept as found")
+    return Finding(path, "missing, its dvc.lock version is not in the DVC cache", "not restored")
+
+
+def backup_path(path: Path) -> Path:
+    """Where :func:`check_outputs` keeps an output while ``dvc checkout`` runs: the atomic
+    writers' ``.<name>.<pid>.old``, so a killed doctor's copy is put back by the next sweep."""
+    return temp_path(path, OLD)
+
+
+def move_aside(root: Path, outputs: list[str]) -> dict[str, Path]:
+    """Rename each existing output to :func:`backup_path`; ``{output: backup}``."""
+    moved = {}
+    for output in outputs:
+        path = root / output
+        if os.path.lexists(path):
+            backup = backup_path(path)
+            os.rename(path, backup)
+            moved[output] = backup
+    return moved
+
+
+def put_back(root: Path, output: str, backup: Path) -> None:
+    """Replace whatever ``dvc checkout`` left at ``output`` with the copy doctor moved aside."""
+    path = root / output
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+    os.rename(backup, path)
+
+
+def drop(backup: Path) -> None:
+    """Remove a copy doctor moved aside (its output was restored from the cache)."""
+    if backup.is_dir() and not backup.is_symlink():
+        shutil.rmtree(backup)
+    else:
+        backup.unlink(missing_ok=True)
+
+
 def check_outputs(root: Path, repair: bool) -> list[Finding]:
-    """Outputs that differ from dvc.lock -> ``dvc checkout`` (those in the cache)."""
+    """Outputs that differ from dvc.lock -> ``dvc checkout`` from the cache.
+
+    Doctor never leaves less than it found: an output whose locked version is not in the cache
+    is not handed to ``dvc checkout`` (which deletes it, then fails), and the others are moved
+    aside first and put back unless ``dvc checkout`` restored them.
+    """
     changed = read_changed_outputs(root)
     if isinstance(changed, str):
         return [Finding("outputs", f"dvc status failed: {changed}", "not checked")]
-    findings = {
-        path: Finding(path, f"{state}, differs from dvc.lock") for path, state in changed.items()
-    }
-    if not findings:
+    if not changed:
         return []
+    not_cached = [
+        not_cached_finding(path, os.path.lexists(root / path))
+        for path, state in changed.items()
+        if state == NOT_IN_CACHE
+    ]
+    findings = {
+        path: Finding(path, f"{state}, differs from dvc.lock")
+        for path, state in changed.items()
+        if state != NOT_IN_CACHE
+    }
+    hint = (
+        [Finding("outputs not in the DVC cache", NOT_CACHED_HINT, "", False)] if not_cached else []
+    )
     if not repair:
         for finding in findings.values():
             finding.action = "would run dvc checkout"
-        return list(findings.values())
-    result = dvc(root, "checkout", "--force", *findings)
-    remaining = read_changed_outputs(root)
-    still = remaining if isinstance(remaining, dict) else changed
+        return [*findings.values(), *not_cached, *hint]
+    if findings:
+        restore_from_cache(root, findings)
+    return [*findings.values(), *not_cached, *hint]
+
+
+def restore_from_cache(root: Path, findings: dict[str, Finding]) -> None:
+    """``dvc checkout --force`` the outputs of ``findings`` (which it deletes before restoring);
+    an output it did not restore gets the copy moved aside before back."""
+    moved = move_aside(root, list(findings))
+    still: Collection[str] = set(findings)  # until dvc status says otherwise
+    try:
+        result = dvc(root, "checkout", "--force", *findings)
+        remaining = read_changed_outputs(root)
+        if isinstance(remaining, dict):
+            still = remaining
+    finally:
+        for output, backup in moved.items():
+            if output in still:
+                put_back(root, output, backup)
+            else:
+                drop(backup)
     for path, finding in findings.items():
         if path not in still:
             finding.action, finding.fixed = "restored by dvc checkout", True
         elif result.returncode != 0:
-            finding.action = f"dvc checkout failed: {last_line(result.stderr)}"
+            finding.action = f"dvc checkout failed, kept as is: {last_line(result.stderr)}"
         else:
             finding.action = "not in the cache (cache: false?): dvc repro rebuilds it"
             finding.is_problem = False
-    return list(findings.values())
 
 
 # ---- the whole run

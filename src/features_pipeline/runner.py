@@ -39,21 +39,24 @@ def stage_parser(name: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+def add_common_arguments(parser: argparse.ArgumentParser, verbosity: object = 0) -> None:
     """``--params``, ``-v`` and ``-q``: the same for the stage scripts and the CLI."""
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="params file")
-    add_verbosity_arguments(parser)
+    add_verbosity_arguments(parser, verbosity)
 
 
-def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
-    """``-v`` (debug, tracebacks) and ``-q`` (warnings and errors only); else ``LOG_LEVEL``."""
+def add_verbosity_arguments(parser: argparse.ArgumentParser, default: object = 0) -> None:
+    """``-v`` (debug, tracebacks) and ``-q`` (warnings and errors only); else ``LOG_LEVEL``.
+
+    ``default``: 0, or ``argparse.SUPPRESS`` on a subcommand, so that ``-v`` given before the
+    subcommand (to the top-level parser, default 0) is not overwritten by the subcommand's."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "-v",
         "--verbose",
         action="store_const",
         const=1,
-        default=0,
+        default=default,
         dest="verbosity",
         help="debug logging (and tracebacks of errors); default level: $LOG_LEVEL or INFO",
     )
@@ -62,6 +65,7 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
         "--quiet",
         action="store_const",
         const=-1,
+        default=default,
         dest="verbosity",
         help="warnings and errors only, no progress bars",
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from features_pipeline.cli.commands import stage_command, tool_command, tool_for
+from features_pipeline.cli.commands import run
 from features_pipeline.cli.parser import build_parser
 
 EXIT_INTERRUPTED = 130
@@ -21,8 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code (0 ok, 1 user error, 2 usage)."""
     args = build_parser().parse_args(argv)  # a usage error exits 2 here
     try:
-        tool = tool_for(args)
-        return tool_command(tool, args) if tool is not None else stage_command(args)
+        return run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PROG = "features-pipeline"
+# -v/-q of a subcommand: absent unless given there, so a -v before the subcommand holds
+SUBCOMMAND = argparse.SUPPRESS
 STAGE_HELP = {
     "ingest": "synthetic sample or CSV -> data/interim/sales.parquet (dataset contract checked)",
     "features": "config/features.yaml -> data/features/ (table, fitted state, plan)",
@@ -33,11 +35,13 @@ table is described by the dataset contract (config/dataset.yaml: Sales Records b
 
 `dvc repro` runs the stages that changed; the stage subcommands below run one stage directly,
 with the same code (stages/<name>.py). Exit codes: 0 ok, 1 user error, 2 usage error.
-Logging: -v (debug), -q (warnings only) or the LOG_LEVEL environment variable."""
+Logging: -v (debug), -q (warnings only), before or after the command, or the LOG_LEVEL
+environment variable."""
 
 EPILOG = """\
 examples:
   features-pipeline features check              # validate the feature spec, print its plan
+  features-pipeline params check                # the YAML DVC reads first (before dvc repro)
   features-pipeline train -v                    # run one stage with debug logging
   features-pipeline compare                     # workspace, commits, experiments; best marked
   features-pipeline compare --md --sort-by r2   # Markdown for a CI comment
@@ -90,7 +94,7 @@ def add_stages(commands: Commands) -> None:
             f"stages/{name}.py` (what `dvc repro` runs); the stage's wall-clock\ntime goes to "
             f"metrics/timing/{name}.json.",
         )
-        add_common_arguments(stage)
+        add_common_arguments(stage, SUBCOMMAND)
         if name == "features":
             add_features_actions(stage.add_subparsers(dest="action", metavar="ACTION"))
 
@@ -100,11 +104,11 @@ def add_features_actions(actions: Commands) -> None:
     types = subcommand(
         actions, "types", "list every feature type with its kind, keys and an example (Markdown)"
     )
-    add_verbosity_arguments(types)
+    add_verbosity_arguments(types, SUBCOMMAND)
     check = subcommand(
         actions, "check", "validate a feature spec (no data read) and print its plan as a tree"
     )
-    add_common_arguments(check)
+    add_common_arguments(check, SUBCOMMAND)
     check.add_argument(
         "--spec",
         type=Path,
@@ -191,7 +195,7 @@ def add_predict(commands: Commands) -> None:
         default=None,
         help="write the skipped input rows here (CSV: file line, the cells as read, problems)",
     )
-    add_verbosity_arguments(predict)
+    add_verbosity_arguments(predict, SUBCOMMAND)
 
 
 def positive(text: str) -> int:
@@ -210,8 +214,9 @@ def add_compare(commands: Commands) -> None:
         "compare workspace, commits and DVC experiments (metrics, differing params)",
         description="Compare the workspace, commits and DVC experiments (from `dvc exp show "
         "--json`):\nthe metrics that differ, the summed stage seconds and the params that "
-        "differ,\nsorted by a metric, the best marked with ★. Failed or queued experiments "
-        "are listed last.",
+        "differ,\nsorted by a metric (equal values: by rmse, mae, mape), the best experiment "
+        "(--best)\nmarked with ★. Failed or queued experiments are listed last. A table wider "
+        "than the\nterminal is printed as two: metrics, then params.",
         epilog="examples:\n"
         "  features-pipeline compare --sort-by r2\n"
         '  features-pipeline compare --md >> "$GITHUB_STEP_SUMMARY"\n'
@@ -271,7 +276,7 @@ def add_compare(commands: Commands) -> None:
         action="store_true",
         help="metrics of every metrics file, named file.key (e.g. train.cv.rmse_mean)",
     )
-    add_verbosity_arguments(compare)
+    add_verbosity_arguments(compare, SUBCOMMAND)
 
 
 def add_doctor(commands: Commands) -> None:
@@ -283,14 +288,15 @@ def add_doctor(commands: Commands) -> None:
         description="Check the project for what a killed run can leave behind and repair it: "
         "an unreadable\ndvc.lock (restored from git HEAD), an empty or corrupt .dvc/tmp/rwlock "
         "with no DVC\nprocess running (removed), stray temp files of dead writers (swept), "
-        "outputs that\ndiffer from dvc.lock (dvc checkout). One line per finding, then a summary.",
+        "outputs that\ndiffer from dvc.lock (dvc checkout from the DVC cache; an output whose "
+        "dvc.lock version is\nnot cached is kept as found). One line per finding, then a summary.",
     )
     doctor.add_argument(
         "--check",
         action="store_true",
         help="only report; exit 1 when something is wrong",
     )
-    add_verbosity_arguments(doctor)
+    add_verbosity_arguments(doctor, SUBCOMMAND)
 
 
 def add_dataset(commands: Commands) -> None:
@@ -312,7 +318,25 @@ def add_dataset(commands: Commands) -> None:
         "--target", default=None, help="the column to predict (default: the last numeric one)"
     )
     infer.add_argument("--rows", type=positive, default=10_000, help="rows read to infer the types")
-    add_verbosity_arguments(infer)
+    add_verbosity_arguments(infer, SUBCOMMAND)
+
+
+def add_params(commands: Commands) -> None:
+    """``params check``: the YAML files DVC reads before any stage, checked in a moment."""
+    params = subcommand(commands, "params", "the params files (params.yaml and those it names)")
+    actions = params.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = subcommand(
+        actions,
+        "check",
+        "check the YAML files DVC reads before any stage runs (run it before dvc repro)",
+        description="Read params.yaml, dvc.yaml and every params file dvc.yaml declares (the "
+        "dataset contract,\nthe feature spec) as the stages do, in well under a second. Before "
+        "any stage runs, DVC\nparses these files itself, YAML aliases expanded: an alias bomb "
+        "costs it minutes and\ngigabytes. Refused here: aliases adding more than 1,000 nodes, "
+        "nesting deeper than 100\nlevels, files over 1 MiB, duplicate keys, invalid YAML, "
+        "unknown params sections.",
+    )
+    add_common_arguments(check, SUBCOMMAND)
 
 
 def package_version() -> str:
@@ -329,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    add_verbosity_arguments(parser)  # also after the subcommand: features-pipeline compare -v
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", title="commands"
     )
@@ -337,4 +362,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(commands)
     add_doctor(commands)
     add_dataset(commands)
+    add_params(commands)
     return parser

@@ -14,7 +14,7 @@ from features_pipeline.compare.comparison import (
     sort_rows,
 )
 from features_pipeline.compare.exp_show import exp_show_command, read_exp_show
-from features_pipeline.compare.render import to_json, to_markdown, to_rich_table
+from features_pipeline.compare.render import to_json, to_markdown, to_rich_table, to_rich_tables
 from features_pipeline.compare.rows import (
     DEFAULT_METRICS_FILE,
     Row,
@@ -40,4 +40,5 @@ __all__ = [
     "to_json",
     "to_markdown",
     "to_rich_table",
+    "to_rich_tables",
 ]

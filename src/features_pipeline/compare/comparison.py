@@ -1,8 +1,16 @@
-"""The comparison: rows sorted by a metric (best first), the columns to show and the best row."""
+"""The comparison: rows sorted by a metric (best first), the columns to show and the best row.
+
+Metrics files hold values rounded to 6 significant digits (so that they are byte-reproducible):
+near 1, r2 rounds to 1.0 for a perfect fit and a merely good one alike. Rows whose sort values
+are equal are therefore ordered by the error metrics of the same file (rmse, mae, mape: lower
+first), which keep the precision r2 loses; on one test set r2 = 1 - n * rmse**2 / SST, so rmse
+orders the rows exactly as the unrounded r2 would.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +31,10 @@ from features_pipeline.compare.rows import (
 from features_pipeline.errors import UserError
 
 LOWER_IS_BETTER = ("rmse", "mae", "mape", "seconds", "loss", "error")
+TIE_BREAKERS = ("rmse", "mae", "mape")  # error metrics: lower is better, precise near r2 = 1
 DEFAULT_SORT = "rmse"
-CELL_WIDTH = 48  # longest table/Markdown cell (lists of features); --json has the full value
+CELL_WIDTH = 24  # longest table/Markdown cell (lists of features); --json has the full value
+FIXED_COLUMNS = ("name", "kind", "baseline", SECONDS)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -33,16 +43,51 @@ def lower_is_better(metric: str) -> bool:
     return any(word in leaf for word in LOWER_IS_BETTER)
 
 
-def sort_rows(rows: Sequence[Row], metric: str, ascending: bool) -> list[Row]:
-    """Finished rows with the metric first (best first), then the rest, each group stable."""
+def tie_breakers(metric: str, keys: Sequence[str]) -> list[str]:
+    """The error metrics that order rows whose ``metric`` values are equal: those of
+    :data:`TIE_BREAKERS` beside it (same file, same suffix: ``r2`` -> ``rmse``, ``mae``,
+    ``mape``; ``train.cv.r2_mean`` -> ``train.cv.rmse_mean``, …), the metric itself left out."""
+    prefix, _, leaf = metric.rpartition(".")
+    suffix = leaf[leaf.index("_") :] if "_" in leaf else ""
+    named = [f"{prefix}.{word}{suffix}" if prefix else f"{word}{suffix}" for word in TIE_BREAKERS]
+    return [key for key in named if key in keys and key != metric]
+
+
+def sort_rows(
+    rows: Sequence[Row], metric: str, ascending: bool, ties: Sequence[str] = ()
+) -> list[Row]:
+    """Finished rows with the metric first (best first), then the rest, each group stable.
+
+    Rows with equal values of ``metric`` are ordered by ``ties`` (lower first; a missing value
+    last), then kept in DVC's order."""
 
     def ranked(row: Row) -> bool:
         return row.finished and number(row.metrics.get(metric)) is not None
 
-    with_value = [row for row in rows if ranked(row)]
+    def key(row: Row) -> tuple[float, ...]:
+        value = number(row.metrics[metric]) or 0.0
+        breakers = (number(row.metrics.get(tie)) for tie in ties)
+        return (value if ascending else -value, *(math.inf if b is None else b for b in breakers))
+
+    with_value = sorted((row for row in rows if ranked(row)), key=key)
     without = [row for row in rows if not ranked(row)]
-    with_value.sort(key=lambda row: number(row.metrics[metric]) or 0.0, reverse=not ascending)
     return with_value + without
+
+
+def short_names(keys: Sequence[str], taken: Collection[str] = ()) -> dict[str, str]:
+    """Each dotted key by its shortest ending that no other key ends with and that is not
+    ``taken`` (another column's name): ``train.model.params.ridge.alpha`` -> ``alpha``,
+    ``train.model.name`` -> ``model.name`` beside the ``name`` column."""
+    parts = {key: key.split(".") for key in keys}
+    short = {}
+    for key, own in parts.items():
+        for size in range(1, len(own) + 1):
+            ending = own[-size:]
+            clash = any(o[-size:] == ending for k, o in parts.items() if k != key)
+            if not clash and ".".join(ending) not in taken:
+                break
+        short[key] = ".".join(ending)
+    return short
 
 
 def cell(value: Scalar, width: int | None = CELL_WIDTH) -> str:
@@ -65,6 +110,7 @@ class Comparison:
     metrics: list[str]  # every metric key (JSON output)
     shown: list[str]  # the metric columns of the table / Markdown
     params: list[str]  # params that differ between rows
+    ties: list[str]  # the metrics that order rows with equal values of ``metric``
 
     @property
     def best(self) -> Row | None:
@@ -84,6 +130,12 @@ class Comparison:
         return None
 
     @property
+    def marked(self) -> Row | None:
+        """The row ★ marks: what ``--best`` prints (the best finished experiment); with no
+        finished experiment, the best row."""
+        return self.best_experiment or self.best
+
+    @property
     def has_experiments(self) -> bool:
         return any(row.kind == "experiment" for row in self.rows)
 
@@ -95,18 +147,30 @@ class Comparison:
     def show_baseline(self) -> bool:
         return len({row.baseline for row in self.rows if row.kind == "experiment"}) > 1
 
+    @property
+    def first_metric(self) -> int:
+        """Index of the first metric column in :meth:`header`."""
+        return 3 + int(self.show_baseline)
+
+    @property
+    def first_param(self) -> int:
+        """Index of the first param column in :meth:`header` (after metrics and seconds)."""
+        return self.first_metric + len(self.shown) + int(self.has_seconds)
+
     def header(self) -> list[str]:
-        """Column names: mark, name, kind, [baseline], metrics, [seconds], params."""
+        """Column names: mark, name, kind, [baseline], metrics, [seconds], params (by the
+        shortest ending of their key that names one: ``alpha``, ``model.name``)."""
         extra = ["baseline"] if self.show_baseline else []
         seconds = [SECONDS] if self.has_seconds else []
-        return ["", "name", "kind", *extra, *self.shown, *seconds, *self.params]
+        params = short_names(self.params, taken={*FIXED_COLUMNS, *self.shown})
+        return ["", "name", "kind", *extra, *self.shown, *seconds, *params.values()]
 
     def table_rows(self, width: int | None = CELL_WIDTH) -> list[list[str]]:
-        """The cells of each row under :meth:`header` (★ marks the best)."""
-        best = self.best
+        """The cells of each row under :meth:`header` (★ marks :attr:`marked`)."""
+        marked = self.marked
         return [
             [
-                "★" if row is best else "",
+                "★" if row is marked else "",
                 row.name,
                 row.label,
                 *([cell(row.baseline)] if self.show_baseline else []),
@@ -123,11 +187,15 @@ class Comparison:
         hidden = len(
             [k for k in self.metrics if k not in self.shown and not k.startswith(GATE_PREFIX)]
         )
-        notes = [f"sorted by {self.metric} ({order}); ★ best"]
+        ties = f", equal values by {', '.join(self.ties)}" if self.ties else ""
+        best = "best experiment (--best)" if self.best_experiment else "best"
+        notes = [f"sorted by {self.metric} ({order}{ties}); ★ {best}"]
         if hidden:
             notes.append(f"{hidden} metric(s) equal in every row not shown")
         if self.has_seconds:
             notes.append(f"seconds: sum of the stage times in {TIMING_PREFIX}")
+        if self.params:
+            notes.append("params by the end of their key (--json: full keys and values)")
         return "; ".join(notes)
 
 
@@ -147,7 +215,8 @@ def compare(
     keys = metric_keys(rows)
     metric = resolve_metric(sort_by, keys)
     direction = lower_is_better(metric) if ascending is None else ascending
-    ordered = sort_rows(rows, metric, direction)
+    ties = tie_breakers(metric, keys)
+    ordered = sort_rows(rows, metric, direction, ties)
     return Comparison(
         rows=ordered,
         metric=metric,
@@ -155,4 +224,5 @@ def compare(
         metrics=keys,
         shown=shown_metrics(ordered, keys, metric),
         params=differing_params(rows),
+        ties=ties,
     )

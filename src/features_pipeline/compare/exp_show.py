@@ -23,8 +23,7 @@ def read_exp_show(
     """Run ``dvc exp show --json`` in ``project``; clear errors when DVC is not usable."""
     if not (project / ".dvc").is_dir():
         raise UserError(
-            f"{project.resolve()}: not a DVC project (no .dvc/ folder); run features-pipeline "
-            "compare from the project root, or `dvc init` a new project"
+            f"{project.resolve()}: not a DVC project (no .dvc/ folder); `dvc init` it first"
         )
     dvc = shutil.which("dvc")
     if dvc is None:

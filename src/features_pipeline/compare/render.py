@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from rich.measure import Measurement
 
 from features_pipeline.compare.comparison import Comparison
 from features_pipeline.compare.rows import SECONDS
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
 
@@ -55,22 +59,41 @@ def to_json(comparison: Comparison) -> str:
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
-def to_rich_table(comparison: Comparison) -> Table:
-    """A rich table: numbers right-aligned, the best row green, unfinished runs dim."""
+def to_rich_table(comparison: Comparison, columns: Sequence[int] | None = None) -> Table:
+    """A rich table of ``columns`` (indexes into the header; default all): numbers
+    right-aligned, the ★ row green, unfinished runs dim.
+
+    Mark, name and kind never wrap; on a console narrower than the table, the other cells
+    wrap (params first: they come last)."""
     from rich.table import Table
 
+    header = comparison.header()
+    chosen = list(range(len(header))) if columns is None else list(columns)
+    numbers = range(comparison.first_metric, comparison.first_param)
     table = Table(title="features-pipeline compare", caption=comparison.describe())
-    first_number = 3 + int(comparison.show_baseline)
-    numbers = range(first_number, first_number + len(comparison.shown) + comparison.has_seconds)
-    for index, column in enumerate(comparison.header()):
+    for index in chosen:
         table.add_column(
-            column,
+            header[index],
             no_wrap=index <= 2,
             justify="right" if index in numbers else "left",
             overflow="fold",
         )
-    best = comparison.best
+    marked = comparison.marked
     for row, cells in zip(comparison.rows, comparison.table_rows(), strict=True):
-        style = "bold green" if row is best else ("dim" if not row.finished else None)
-        table.add_row(*cells, style=style)
+        style = "bold green" if row is marked else ("dim" if not row.finished else None)
+        table.add_row(*(cells[index] for index in chosen), style=style)
     return table
+
+
+def to_rich_tables(comparison: Comparison, console: Console) -> list[Table]:
+    """One table when it fits ``console``'s width; else two with the same rows in the same
+    order: mark, name, kind and metrics, then name and the params that differ."""
+    whole = to_rich_table(comparison)
+    unbounded = console.options.update_width(1_000_000)  # its natural width, not the console's
+    if Measurement.get(console, unbounded, whole).maximum <= console.width:
+        return [whole]
+    header = comparison.header()
+    metrics = to_rich_table(comparison, range(comparison.first_param))
+    params = to_rich_table(comparison, [1, *range(comparison.first_param, len(header))])
+    metrics.caption, params.title = None, None
+    return [metrics, params]

@@ -45,7 +45,11 @@ class StrictModel(BaseModel):
 
 T = TypeVar("T", bound=BaseModel)
 
+# Limits of every YAML file the project reads (params, dataset contract, feature spec): DVC parses
+# params files itself, aliases expanded, before any stage runs (`features-pipeline params check`)
 MAX_ALIAS_NODES = 1_000  # nodes YAML aliases may add: plenty for reuse, far below a "bomb"
+MAX_YAML_DEPTH = 100  # nesting levels (a params file needs fewer than 10)
+MAX_YAML_BYTES = 1 << 20  # 1 MiB (params.yaml is about 6 KiB)
 PLAIN_MESSAGE = "plain_message"  # a validation error whose message already says what was given
 
 
@@ -58,32 +62,39 @@ class _AliasBombError(Exception):
     """The aliases of a YAML document expand to more than :data:`MAX_ALIAS_NODES` nodes."""
 
 
+class _TooDeepError(Exception):
+    """A YAML document nests deeper than :data:`MAX_YAML_DEPTH` levels."""
+
+
 def _alias_nodes(root: yaml.Node) -> int:
     """Nodes the aliases of ``root`` add when expanded: expanded size minus distinct nodes.
 
     Sizes are memoised per node, so a "billion laughs" document is measured, never expanded;
-    a node that contains itself (``&a [*a]``) expands without end.
+    a node that contains itself (``&a [*a]``) expands without end. Nesting deeper than
+    :data:`MAX_YAML_DEPTH` levels is refused on the way down.
     """
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
-    def size(node: yaml.Node) -> int:
+    def size(node: yaml.Node, depth: int) -> int:
         key = id(node)
         if key in sizes:
             return sizes[key]
         if key in active:
             raise _AliasBombError
+        if depth > MAX_YAML_DEPTH:
+            raise _TooDeepError
         active.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
-            total += sum(size(item) for item in node.value)
+            total += sum(size(item, depth + 1) for item in node.value)
         elif isinstance(node, yaml.MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
         active.discard(key)
         sizes[key] = total
         return total
 
-    return size(root) - len(sizes)
+    return size(root, 1) - len(sizes)
 
 
 class _CheckedLoader(yaml.SafeLoader):
@@ -115,7 +126,8 @@ def load_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping safely; a missing, unreadable or malformed file is a UserError.
 
     Duplicate keys are refused (PyYAML would silently keep the last one), as are aliases that
-    expand to more than :data:`MAX_ALIAS_NODES` nodes and nesting too deep to parse.
+    expand to more than :data:`MAX_ALIAS_NODES` nodes, nesting deeper than
+    :data:`MAX_YAML_DEPTH` levels and files over :data:`MAX_YAML_BYTES`.
     """
     try:
         data = path.read_bytes()
@@ -127,6 +139,11 @@ def load_yaml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: cannot be read (permission denied)") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise UserError(
+            f"{path}: {len(data) / 1024:,.0f} KiB, more than the {MAX_YAML_BYTES // 1024:,} KiB "
+            "a YAML file of the project may have"
+        )
     if b"\0" in data:
         raise UserError(f"{path}: a binary file, not YAML text")
     try:
@@ -140,8 +157,10 @@ def load_yaml(path: Path) -> dict[str, Any]:
             f"{path}: YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes; "
             "write the values out"
         ) from None
-    except RecursionError:
-        raise UserError(f"{path}: YAML nested too deeply to read") from None
+    except (RecursionError, _TooDeepError):
+        raise UserError(
+            f"{path}: YAML nested too deeply to read (more than {MAX_YAML_DEPTH} levels)"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -10,12 +10,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
 from features_pipeline.errors import UserError
+
+if TYPE_CHECKING:  # imported where tables are read: the CLI's start-up (e.g. params check) and
+    import polars as pl  # --help do not pay for Polars
 
 PROJECT_FILE = "dvc.yaml"  # marks the project root
 DEFAULT_PARAMS = Path("params.yaml")
@@ -43,6 +43,10 @@ class Artifact:
         """The table (only ``columns`` when given; only the rows ``where`` holds, filtered while
         reading); missing, or a table in cluster storage (written by ``engine.name: spark``),
         is a UserError."""
+        import polars as pl
+
+        from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
+
         path = self.require()
         if is_cluster_table(path):
             uri = read_manifest(path).uri
@@ -57,6 +61,10 @@ class Artifact:
 
     def parquet_schema(self) -> dict[str, pl.DataType]:
         """Column dtypes of the table, from its parquet metadata (or its manifest) only."""
+        import polars as pl
+
+        from features_pipeline.contracts.table_manifest import is_cluster_table, read_manifest
+
         path = self.require()
         if is_cluster_table(path):
             return read_manifest(path).polars_schema()
@@ -112,11 +120,27 @@ def timing_path(stage: str, directory: Path = TIMING_DIR) -> Path:
 
 
 def find_project_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``dvc.yaml``; None outside a project."""
+    """The project every ``features-pipeline`` command runs in: the nearest folder at or above
+    ``start`` (the current folder) holding ``dvc.yaml``, as git and DVC find theirs; None
+    outside any project."""
     for folder in (start, *start.parents):
         if (folder / PROJECT_FILE).is_file():
             return folder
     return None
+
+
+def not_in_a_project(start: Path) -> UserError:
+    """The error of a command that needs the project run outside any (``start``: where)."""
+    return UserError(
+        f"{start}: not inside a features-pipeline project (no {PROJECT_FILE} here or in a "
+        "parent folder); cd into the project first"
+    )
+
+
+def is_uri(location: str) -> bool:
+    """Whether ``location`` names storage by URI (``s3a://``, ``hdfs://``, ``file:``), not a
+    local path (``predict --engine spark`` takes either)."""
+    return "://" in location or location.startswith("file:")
 
 
 def inside_project(path: Path, root: Path | None = None) -> bool:

@@ -38,6 +38,16 @@ def connect(params: DuckDbParams) -> duckdb.DuckDBPyConnection:
         raise UserError(f"engine.duckdb: {str(exc).splitlines()[0]}") from None
 
 
+def out_of_memory(params: DuckDbParams, error: Exception) -> UserError:
+    """DuckDB's out-of-memory error as one line naming the setting that caps its memory."""
+    limit = params.memory_limit or "null (DuckDB's default: 80 % of RAM)"
+    return UserError(
+        f"engine.duckdb.memory_limit: {limit} is not enough: DuckDB stopped with "
+        f"{str(error).splitlines()[0]!r}; raise engine.duckdb.memory_limit (e.g. 2GB) or lower "
+        "engine.duckdb.threads"
+    )
+
+
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -46,7 +56,8 @@ class DuckDbExecutor(Executor):
     name = "duckdb"
 
     def __init__(self, params: DuckDbParams | None = None) -> None:
-        self.connection = connect(params or DuckDbParams())
+        self.params = params or DuckDbParams()
+        self.connection = connect(self.params)
         self._names = (f"__features_pipeline_{index}" for index in itertools.count())
 
     def scan_parquet(self, path: Path) -> nw.LazyFrame[Any]:
@@ -86,3 +97,13 @@ class DuckDbExecutor(Executor):
 
     def close(self) -> None:
         self.connection.close()
+
+    def __exit__(self, *exc: object) -> None:
+        """Close; DuckDB running out of memory in the block becomes one line naming
+        ``engine.duckdb.memory_limit`` (every stage uses its executor in a ``with`` block)."""
+        self.close()
+        import duckdb
+
+        error = exc[1]
+        if isinstance(error, duckdb.OutOfMemoryException):
+            raise out_of_memory(self.params, error) from error

@@ -7,6 +7,7 @@ fail the run, by choice) and never predicted.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from features_pipeline.contracts.paths import CARD_NAME, DEFAULT_PARAMS, FEATURE
 from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.errors import UserError
 from features_pipeline.features.state import load_state
-from features_pipeline.io import write_csv_atomic
+from features_pipeline.io import temp_path, write_csv_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.predict.inputs import (
@@ -52,13 +53,22 @@ class PredictResult:
 
 
 def check_output(path: Path, option: str, input_path: Path) -> None:
-    """An output file can be written: not a folder, its folder exists, not the input file."""
+    """An output file can be written: not a folder, its folder exists, not the input file, and
+    the atomic writer's temp file can be made beside it (checked before any work is done)."""
     if path.is_dir():
         raise UserError(f"{path}: {option} is a folder; give a file path such as {path / 'x.csv'}")
     if not path.parent.is_dir():
         raise UserError(f"{path}: {option}: folder {str(path.parent)!r} does not exist")
     if path.exists() and input_path.exists() and path.resolve() == input_path.resolve():
         raise UserError(f"{path}: {option} is the input file; it would be overwritten")
+    probe = temp_path(path)
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    except OSError as exc:
+        raise UserError(
+            f"{path}: {option}: cannot write a file in {str(path.parent)!r} ({exc.strerror})"
+        ) from None
+    probe.unlink(missing_ok=True)
 
 
 def predict_csv(

@@ -29,7 +29,7 @@ import polars as pl
 from features_pipeline.contracts.card import read_card
 from features_pipeline.contracts.dataset import DatasetContract, DatasetParams, load_contract
 from features_pipeline.contracts.params import read_params
-from features_pipeline.contracts.paths import CARD_NAME, DEFAULT_PARAMS, FEATURE_STATE
+from features_pipeline.contracts.paths import CARD_NAME, DEFAULT_PARAMS, FEATURE_STATE, is_uri
 from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.engines.base import ROW
 from features_pipeline.engines.params import EngineParams
@@ -65,11 +65,6 @@ class SparkPredictResult:
     rows_read: int
     predicted: int
     skipped: dict[str, int]  # rows left out per failing check ("'Units Sold' fails ...")
-
-
-def is_uri(location: str) -> bool:
-    """Whether ``location`` names storage by URI (``s3a://``, ``hdfs://``, ``file:``)."""
-    return "://" in location or location.startswith("file:")
 
 
 def spark_location(location: str) -> str:
