@@ -24,8 +24,12 @@ def test_x86_64_gets_the_haswell_kernels_and_numpy_at_x86_v3_whatever_was_set() 
     assert settings == {OPENBLAS: "Haswell", NUMPY_ENABLE: "X86_V3", NUMPY_DISABLE: None}
 
 
-def test_arm64_gets_the_generic_armv8_kernels() -> None:
-    assert pinned_settings("aarch64", {}, None) == {OPENBLAS: "ARMV8", NUMPY_DISABLE: None}
+def test_arm64_gets_the_generic_armv8_kernels_and_numpy_at_its_baseline() -> None:
+    assert pinned_settings("aarch64", {NUMPY_ENABLE: "SVE"}, None) == {
+        OPENBLAS: "ARMV8",
+        NUMPY_ENABLE: None,
+        NUMPY_DISABLE: "ASIMDHP ASIMDDP ASIMDFHM SVE",
+    }
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ imported, before numpy, and sets
 
 - ``OPENBLAS_CORETYPE``: the kernels of one CPU family every supported CPU can run (x86-64:
   ``Haswell``, AVX2 + FMA, which the pinned Polars runtime requires anyway; arm64: ``ARMV8``);
-- ``NPY_ENABLE_CPU_FEATURES``: numpy's dispatched loops limited to the same level (``X86_V3``:
-  no AVX-512 paths), and ``NPY_DISABLE_CPU_FEATURES`` removed (numpy refuses both at once).
+- numpy's dispatched loops at one level: x86-64 ``NPY_ENABLE_CPU_FEATURES=X86_V3`` (no AVX-512
+  paths); arm64 ``NPY_DISABLE_CPU_FEATURES`` naming every extension (SVE, ...), so the baseline
+  ASIMD loops run. The other variable is removed (numpy refuses both at once).
 
 Settings a user made are replaced: they are exactly the per-CPU choice being removed. Set
 ``FEATURES_PIPELINE_NATIVE_KERNELS=1`` to leave the libraries to pick (faster on some CPUs;
@@ -33,12 +34,19 @@ OPENBLAS = "OPENBLAS_CORETYPE"
 NUMPY_ENABLE = "NPY_ENABLE_CPU_FEATURES"
 NUMPY_DISABLE = "NPY_DISABLE_CPU_FEATURES"
 
-# machine -> (OpenBLAS core type, numpy dispatch level or None: numpy's baseline is enough)
-PINNED: Mapping[str, tuple[str, str | None]] = {
-    "x86_64": ("Haswell", "X86_V3"),
-    "amd64": ("Haswell", "X86_V3"),
-    "aarch64": ("ARMV8", None),
-    "arm64": ("ARMV8", None),
+# numpy's SIMD loops: x86-64 at the AVX2 level (X86_V3: only that level enabled); arm64 at its
+# baseline (ASIMD): every dispatched extension off (SVE and the half/dot-product ones)
+X86_NUMPY: Mapping[str, str | None] = {NUMPY_ENABLE: "X86_V3", NUMPY_DISABLE: None}
+ARM_NUMPY: Mapping[str, str | None] = {
+    NUMPY_ENABLE: None,
+    NUMPY_DISABLE: "ASIMDHP ASIMDDP ASIMDFHM SVE",
+}
+# machine -> (OpenBLAS core type, numpy's settings)
+PINNED: Mapping[str, tuple[str, Mapping[str, str | None]]] = {
+    "x86_64": ("Haswell", X86_NUMPY),
+    "amd64": ("Haswell", X86_NUMPY),
+    "aarch64": ("ARMV8", ARM_NUMPY),
+    "arm64": ("ARMV8", ARM_NUMPY),
 }
 X86_REQUIRED_FLAGS = frozenset({"avx2", "fma"})  # what the Haswell kernels execute
 
@@ -64,13 +72,10 @@ def pinned_settings(
     choice = PINNED.get(machine.lower())
     if choice is None or environ.get(NATIVE_SWITCH, "") not in ("", "0"):
         return {}
-    core, numpy_level = choice
-    if numpy_level is not None and flags is not None and not flags >= X86_REQUIRED_FLAGS:
+    core, numpy_settings = choice
+    if core == "Haswell" and flags is not None and not flags >= X86_REQUIRED_FLAGS:
         return {}
-    settings: dict[str, str | None] = {OPENBLAS: core, NUMPY_DISABLE: None}
-    if numpy_level is not None:
-        settings[NUMPY_ENABLE] = numpy_level
-    return settings
+    return {OPENBLAS: core, **numpy_settings}
 
 
 def apply(settings: Mapping[str, str | None], environ: MutableMapping[str, str]) -> None:

@@ -69,8 +69,10 @@ def data_sha256(frame: pl.DataFrame) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Python and the installed versions of the libraries a model file depends on."""
-    versions = {"python": platform.python_version()}
+    """Python (major.minor: its patch level changes no result, and differs between machines)
+    and the installed versions of the libraries a model file depends on."""
+    major, minor, _ = platform.python_version_tuple()
+    versions = {"python": f"{major}.{minor}"}
     for name in LIBRARIES:
         try:
             versions[name] = version(name)
