@@ -175,11 +175,27 @@ def dataset_infer(args: argparse.Namespace) -> None:
     sys.stdout.write(draft_contract(sample, args.name or args.csv.stem, args.target))
 
 
+def init_command(args: argparse.Namespace) -> None:
+    """Propose a complete set-up for the CSV ``args.csv`` and point params.yaml at it."""
+    from features_pipeline.proposal.init import run_init
+
+    root = project_root()
+    csv = in_project(args.csv, root)
+    os.chdir(root)  # params.yaml and the paths it names are project-relative
+    for line in run_init(csv, args.target, DEFAULT_PARAMS):
+        print(line)
+
+
 def tool_for(args: argparse.Namespace) -> Command | None:
     """The body of a tool subcommand; None for a stage subcommand."""
     if args.command == "features" and getattr(args, "action", None) is not None:
         return {"check": features_check, "types": features_types}[args.action]
     if args.command == "dataset":
         return {"infer": dataset_infer}[args.action]
-    tools = {"compare": compare_command, "predict": predict_command, "doctor": doctor_command}
+    tools = {
+        "compare": compare_command,
+        "predict": predict_command,
+        "doctor": doctor_command,
+        "init": init_command,
+    }
     return tools.get(args.command)
