@@ -7,6 +7,8 @@ import logging
 import re
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from sales_columns import SALES
 
 from features_pipeline.contracts.card import parse_card
 from features_pipeline.model.evaluate import evaluate_model
+from features_pipeline.model.metrics import METRIC_MEANINGS
 from features_pipeline.model.params import EvaluateParams
 from features_pipeline.model.train import train_metrics, train_model
 from features_pipeline.report import plots
@@ -25,6 +28,7 @@ from features_pipeline.report.content import (
     ReportData,
     cv_rows,
     gate_log,
+    metric_rows,
     null_rows,
     quality_rows,
     trim_params,
@@ -308,3 +312,26 @@ def test_report_renders_its_images_in_headless_chromium(html: str, tmp_path: Pat
     control = colored_fraction(tmp_path / "control.png")
     assert rendered > 0.005, rendered  # the figures' points and bars are on the page
     assert rendered > 10 * control, (rendered, control)
+
+
+def test_each_metric_is_explained_in_one_line_and_a_meaningless_one_is_flagged(
+    report: ReportData,
+) -> None:
+    # this sample's Total Profit has test rows near zero: its MAPE is flagged
+    caveat = (report.caveats or {})["mape"]
+    assert re.fullmatch(
+        r"\d+ of \d+ target values sit near zero \(absolute value <= [0-9.,]+\): MAPE divides "
+        r"by them, so it is not meaningful here",
+        caveat,
+    )
+    markdown, page = render_markdown(report), render_html(report)
+    assert "| metric | test split | what it means |" in markdown
+    flag = f"NOT MEANINGFUL for this target: {caveat}"
+    assert flag in markdown
+    assert escape(flag) in page
+    for metric in ("rmse", "mae", "r2"):
+        assert METRIC_MEANINGS[metric] in markdown
+        assert escape(METRIC_MEANINGS[metric]) in page
+    rows = {label: meaning for label, _, meaning in metric_rows(replace(report, caveats=None))}
+    assert rows["MAPE (fraction, rows with a non-zero target)"] == METRIC_MEANINGS["mape"]
+    assert rows["R²"] == METRIC_MEANINGS["r2"]

@@ -88,7 +88,8 @@ def mape_caveat(target: npt.ArrayLike) -> str | None:
     near = int(np.count_nonzero(magnitude <= NEAR_ZERO * scale)) if scale > 0 else values.size
     if near > NEAR_ZERO_SHARE * values.size:
         return (
-            f"{near:,} of {values.size:,} target values sit near zero (|value| <= "
-            f"{NEAR_ZERO * scale:,.3g}): MAPE divides by them, so it is not meaningful here"
+            f"{near:,} of {values.size:,} target values sit near zero (absolute value <= "
+            f"{round_sig(NEAR_ZERO * scale, 3) or 0.0:,g}): MAPE divides by them, so it is not "
+            "meaningful here"
         )
     return None

@@ -22,6 +22,7 @@ from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.table import with_row_number
 from features_pipeline.io import write_text_atomic
 from features_pipeline.model.params import TrainParams
+from features_pipeline.model.threads import model_threads
 from features_pipeline.proposal.candidates import slug
 from features_pipeline.proposal.render import contract_text
 from features_pipeline.proposal.roles import outcome_columns
@@ -96,7 +97,8 @@ def run_init(csv: Path, target: str, params_path: Path) -> list[str]:
         dataset = _contract(draft, where.contract)
     split_args: dict[str, Any] = split.model_dump()
     frame = assign_split(frame, **split_args, dataset=dataset, source=str(params_path))
-    proposal = propose_setup(frame, dataset, params_text, where, train.cv_folds, train.seed)
+    with model_threads(train.threads):  # as train fits: one thread unless params say otherwise
+        proposal = propose_setup(frame, dataset, params_text, where, train.cv_folds, train.seed)
     contract = contract_text(draft, where.csv, target)
     CONFIG_DIR.mkdir(exist_ok=True)
     write_text_atomic(contract, Path(where.contract))
