@@ -11,7 +11,13 @@ import yaml
 from features_pipeline.proposal.gates import ProposedGate
 from features_pipeline.proposal.params_edit import Edit
 from features_pipeline.proposal.roles import Roles
-from features_pipeline.proposal.screen import SCREEN_MODEL, Screening, all_specs, rmse
+from features_pipeline.proposal.screen import (
+    SCREEN_MODEL,
+    TREE_MODEL,
+    Screening,
+    all_specs,
+    rmse,
+)
 
 AUTO = "auto"
 
@@ -35,7 +41,9 @@ def spec_text(screening: Screening, csv: str, target: str) -> str:
         f"# Screened by {screening.folds}-fold cross-validation of {SCREEN_MODEL} on "
         f"{screening.rows:,} train rows: CV RMSE",
         f"# {base} with the raw columns alone, {rmse(screening.final):,.4g} with the "
-        "features kept below. Edit freely:",
+        "features kept below (products and",
+        f"# ratios ridge cannot use are tried with {TREE_MODEL} when trees fit better). Edit "
+        "freely:",
         "# train.features in params.yaml lists the model inputs.",
         "features:",
     ]

@@ -25,6 +25,8 @@ from features_pipeline.model.registry import build_estimator, model_spec
 from features_pipeline.proposal.candidates import Candidate
 
 SCREEN_MODEL = "ridge"  # cheap, deterministic, and the model that needs derived features most
+TREE_MODEL = "random_forest"  # tries the interactions ridge rejected, when trees fit better
+PAIR_TYPES = ("arithmetic", "ratio")  # products and ratios of two numbers: interactions
 MIN_GAIN = 0.02  # a candidate must lower the CV RMSE by 2 % to be kept: smaller gains of a
 # linear model rarely survive the trees `auto` often picks, and extra inputs dilute those
 MAX_ROWS = 20_000  # screening CV on at most this many train rows (seeded sample)
@@ -142,6 +144,45 @@ def unusable(train: pl.DataFrame, name: str) -> str | None:
     return None
 
 
+def tree_pass(
+    train: pl.DataFrame,
+    raw_inputs: Sequence[str],
+    verdicts: list[Verdict],
+    y: np.ndarray,
+    folds: int,
+    seed: int,
+    ridge_rmse: float,
+) -> list[Verdict]:
+    """Products and ratios of two numbers that ridge rejected, tried again with a random forest
+    when the forest cross-validates better than ridge (``auto`` will then pick a tree, and an
+    interaction such as age x bmi helps trees where a linear model cannot use it)."""
+    inputs = [*raw_inputs, *(v.candidate.name for v in verdicts if v.kept)]
+    pairs = [
+        v
+        for v in verdicts
+        if not v.kept
+        and v.why.startswith("no CV gain")
+        and v.candidate.spec["type"] in PAIR_TYPES
+        and not v.candidate.helpers
+    ]
+    if not pairs or not inputs:
+        return verdicts
+    current = rmse(cv_score(train, inputs, y, folds, seed, TREE_MODEL))
+    if current >= ridge_rmse:
+        return verdicts
+    decided = {v.candidate.name: v for v in verdicts}
+    for verdict in pairs:
+        name = verdict.candidate.name
+        trial = rmse(cv_score(train, [*inputs, name], y, folds, seed, TREE_MODEL))
+        if trial <= current * (1 - MIN_GAIN):
+            why = f"{TREE_MODEL} CV RMSE {current:,.4g} -> {trial:,.4g} with it ({verdict.why} "
+            why += f"for {SCREEN_MODEL})"
+            decided[name] = Verdict(verdict.candidate, True, why)
+            inputs.append(name)
+            current = trial
+    return [decided[v.candidate.name] for v in verdicts]
+
+
 def screen(
     table: pl.DataFrame,
     raw_inputs: Sequence[str],
@@ -182,6 +223,8 @@ def screen(
         else:
             why = f"no CV gain ({current:,.4g} -> {trial:,.4g})"
             verdicts.append(Verdict(candidate, False, why))
+    verdicts = tree_pass(train, raw_inputs, verdicts, y, folds, seed, current)
+    inputs = [*raw_inputs, *(v.candidate.name for v in verdicts if v.kept)]
     if not inputs:
         raise UserError(
             f"{target!r}: no column or proposed feature can be a model input (every column is "
