@@ -6,8 +6,8 @@
 - a time-ordered table (generated: daily sales of three stores over two years).
 
 Each run must pass the gates init wrote, and the proposed features must cross-validate at least
-as well as a short hand-written spec (the same `auto` models, folds and train rows). The three
-tables share one copy of the project and run one after the other.
+as well as a short hand-written spec (the model `auto` chose, the same folds and train rows).
+The three tables share one copy of the project and run one after the other.
 """
 
 from __future__ import annotations
@@ -114,11 +114,13 @@ class Run:
     gates: dict[str, Any]  # evaluate.gates as init wrote them
     cv_rmse: float  # train's CV RMSE with the proposed features (auto's choice)
     chosen: str
-    hand_cv_rmse: float  # the same CV with the hand-written spec
+    hand_cv_rmse: float  # the same model's CV with the hand-written spec
+    report: str  # reports/evaluation.md
 
 
-def hand_cv_rmse(repo: Path, table: Table, train: dict[str, Any]) -> float:
-    """CV RMSE of ``auto`` on the hand-written spec: same interim table, folds and models."""
+def hand_cv_rmse(repo: Path, table: Table, train: dict[str, Any], model: str) -> float:
+    """CV RMSE of ``model`` (the one ``auto`` chose for the proposal) on the hand-written spec:
+    the same interim table, train rows, folds and hyperparameters."""
     params = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
     dataset = load_contract(repo / params["dataset"]["contract"])
     frame = pl.read_parquet(repo / "data" / "interim" / "sales.parquet")
@@ -126,7 +128,10 @@ def hand_cv_rmse(repo: Path, table: Table, train: dict[str, Any]) -> float:
     spec.write_text(yaml.safe_dump({"features": list(table.hand_features)}), encoding="utf-8")
     plan = load_plan(spec, frame.schema, dataset)
     features, _ = fit_transform(frame, plan)
-    params_model = TrainParams.model_validate({**train, "features": list(table.hand_inputs)})
+    chosen = {**train["model"], "name": model}
+    params_model = TrainParams.model_validate(
+        {**train, "features": list(table.hand_inputs), "model": chosen}
+    )
     result = train_model(features, params_model, plan.to_plan_file(), dataset)
     return float(result.cv.summary()["rmse_mean"] or 0.0)
 
@@ -155,14 +160,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         )
         params = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
         train = read_json(repo / "metrics" / "train.json")
+        chosen = str(train["model"])
         done[table.name] = Run(
             table=table,
             output=output,
             metrics=read_json(repo / "metrics" / "metrics.json"),
             gates=params["evaluate"]["gates"],
             cv_rmse=float(train["cv"]["rmse_mean"]),
-            chosen=str(train["model"]),
-            hand_cv_rmse=hand_cv_rmse(repo, table, params["train"]),
+            chosen=chosen,
+            hand_cv_rmse=hand_cv_rmse(repo, table, params["train"], chosen),
+            report=(repo / "reports" / "evaluation.md").read_text(encoding="utf-8"),
         )
     return done
 
@@ -180,6 +187,9 @@ def test_init_then_dvc_repro_passes_the_gates_init_wrote(runs: dict[str, Run], n
 
 def test_no_mape_gate_for_a_target_that_crosses_zero(runs: dict[str, Run]) -> None:
     assert "mape" not in runs[TABLES[0].name].gates  # Profit: losses and gains
+    mape_row = next(line for line in runs[TABLES[0].name].report.splitlines() if "MAPE" in line)
+    assert "NOT MEANINGFUL for this target: the target crosses zero" in mape_row
+    assert all("NOT MEANINGFUL" not in runs[table.name].report for table in TABLES[1:])
     assert all("mape" in runs[table.name].gates for table in TABLES[1:])  # charges, sales > 0
 
 
@@ -198,7 +208,10 @@ def test_proposed_features_cross_validate_at_least_as_well_as_a_hand_written_spe
 def test_the_readme_states_the_superstore_numbers_of_its_recipe(runs: dict[str, Run]) -> None:
     run = runs[TABLES[0].name]
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    stated = f"`auto` picks {run.chosen}: test R² {float(run.metrics['r2']):.3f}"
+    stated = (
+        f"`auto` picks {run.chosen}: test R² {float(run.metrics['r2']):.3f}, RMSE "
+        f"{float(run.metrics['rmse']):.0f} on the {run.metrics['rows']} test rows"
+    )
     assert stated in readme, stated
     gates = ", ".join(
         f"{metric} {'≥' if 'min' in bounds else '≤'} {next(iter(bounds.values())):g}"
