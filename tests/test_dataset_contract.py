@@ -241,3 +241,29 @@ def test_dataset_infer_prints_the_draft_and_names_a_wrong_target(
     assert capsys.readouterr().err == (
         f"error: {csv}: --target: no column 'Proft' — did you mean 'Profit'?\n"
     )
+
+
+def test_dataset_infer_marks_its_doubtful_guesses_with_the_evidence(tmp_path: Path) -> None:
+    rows = 2000
+    table = pl.DataFrame(
+        {
+            "Order ID": [f"O-{i}" for i in range(rows)],
+            "Discount": [f"{(i % 5) * 0.2:.2f}" for i in range(rows)],  # 0.00-0.80: not money
+            "Product": [f"P{i % 800:04d}" for i in range(rows)],  # 800 values: an identifier?
+            "Segment": [("Consumer", "Corporate")[i % 2] for i in range(rows)],
+            "Sales": [f"{10 + i % 97}.50" for i in range(rows)],
+        }
+    )
+    csv = tmp_path / "orders.csv"
+    table.write_csv(csv)
+    draft = draft_contract(read_sample(csv), "orders", "Sales")
+    lines = {line.split(":")[0].strip().strip('"'): line for line in draft.splitlines()}
+    assert lines["Discount"] == (
+        '  "Discount": {type: float}  # check: range 0 to 0.8 (a share or rate, not money?)'
+    )
+    assert lines["Product"] == (
+        '  "Product": {type: category}  # check: 800 distinct values in 2,000 rows '
+        "(e.g. 'P0000', 'P0001', 'P0002'): an identifier? (type: text)"
+    )
+    assert "# check" not in lines["Segment"] + lines["Sales"] + lines["Order ID"]
+    assert lines["Sales"] == '  "Sales": {type: money}'

@@ -7,6 +7,8 @@ import logging
 import re
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from sales_columns import SALES
 
 from features_pipeline.contracts.card import parse_card
 from features_pipeline.model.evaluate import evaluate_model
+from features_pipeline.model.metrics import METRIC_MEANINGS
 from features_pipeline.model.params import EvaluateParams
 from features_pipeline.model.train import train_metrics, train_model
 from features_pipeline.report import plots
@@ -25,6 +28,7 @@ from features_pipeline.report.content import (
     ReportData,
     cv_rows,
     gate_log,
+    metric_rows,
     null_rows,
     quality_rows,
     trim_params,
@@ -374,3 +378,26 @@ def test_importance_caption_says_why_only_one_input_counts() -> None:
     assert "exact fit" not in importance_caption(importance, 0.8)
     spread = importance.with_columns(importance=pl.Series([2.0, 0.5, 0.0]))
     assert "Only" not in importance_caption(spread, 1.0)
+
+
+def test_each_metric_is_explained_in_one_line_and_a_meaningless_one_is_flagged(
+    report: ReportData,
+) -> None:
+    # this sample's Total Profit has test rows near zero: its MAPE is flagged
+    caveat = (report.caveats or {})["mape"]
+    assert re.fullmatch(
+        r"\d+ of \d+ target values sit near zero \(absolute value <= [0-9.,]+\): MAPE divides "
+        r"by them, so it is not meaningful here",
+        caveat,
+    )
+    markdown, page = render_markdown(report), render_html(report)
+    assert "| metric | test split | what it means |" in markdown
+    flag = f"NOT MEANINGFUL for this target: {caveat}"
+    assert flag in markdown
+    assert escape(flag) in page
+    for metric in ("rmse", "mae", "r2"):
+        assert METRIC_MEANINGS[metric] in markdown
+        assert escape(METRIC_MEANINGS[metric]) in page
+    rows = {label: meaning for label, _, meaning in metric_rows(replace(report, caveats=None))}
+    assert rows["MAPE (fraction, rows with a non-zero target)"] == METRIC_MEANINGS["mape"]
+    assert rows["R²"] == METRIC_MEANINGS["r2"]

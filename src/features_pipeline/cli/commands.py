@@ -43,7 +43,7 @@ Command = Callable[[argparse.Namespace], None]
 # (predict's --input and --output are text: with --engine spark, URIs are left as they are)
 PATH_OPTIONS = (
     *("params", "spec", "model", "card", "state", "history", "rejected"),
-    *("input", "output"),
+    *("input", "output", "csv"),
 )
 PROJECT_DEFAULTS = (DEFAULT_PARAMS, MODEL_FILE.path, FEATURE_STATE.path)
 WITHOUT_PROJECT = {("features", "types"), ("dataset", "infer")}
@@ -243,6 +243,14 @@ def params_check(args: argparse.Namespace) -> None:
     print(f"params check: ok: {', '.join(map(str, checked))} ({LIMITS})")
 
 
+def init_command(args: argparse.Namespace) -> None:
+    """Propose a complete set-up for the CSV ``args.csv`` and point params.yaml at it."""
+    from features_pipeline.proposal.init import run_init
+
+    for line in run_init(args.csv, args.target, DEFAULT_PARAMS):  # run() chdir'd to the root
+        print(line)
+
+
 def tool_for(args: argparse.Namespace) -> Command | None:
     """The body of a tool subcommand; None for a stage subcommand."""
     if args.command == "features" and getattr(args, "action", None) is not None:
@@ -251,5 +259,10 @@ def tool_for(args: argparse.Namespace) -> Command | None:
         return {"infer": dataset_infer}[args.action]
     if args.command == "params":
         return {"check": params_check}[args.action]
-    tools = {"compare": compare_command, "predict": predict_command, "doctor": doctor_command}
+    tools = {
+        "compare": compare_command,
+        "predict": predict_command,
+        "doctor": doctor_command,
+        "init": init_command,
+    }
     return tools.get(args.command)

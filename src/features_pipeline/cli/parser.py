@@ -339,6 +339,27 @@ def add_params(commands: Commands) -> None:
     add_common_arguments(check, SUBCOMMAND)
 
 
+def add_init(commands: Commands) -> None:
+    """``init CSV --target COLUMN``: a complete, screened set-up from the data alone."""
+    init = subcommand(
+        commands,
+        "init",
+        "write a dataset contract, a screened feature spec, model inputs and gates for a CSV",
+        description="From a CSV under data/raw/ alone, write its dataset contract "
+        "(config/<name>_dataset.yaml),\na feature spec proposed from the column roles and "
+        "screened by cross-validation\n(config/<name>_features.yaml), and point params.yaml at "
+        "them: ingest.source,\ndataset.contract, features.spec, train.features, "
+        "train.model.name: auto and\nevaluate.gates derived from a cross-validated baseline "
+        "(other keys and comments kept).\nThen run `dvc repro`. Guesses to check are marked "
+        "'# check' with their evidence.",
+        epilog="example:\n  cp ~/Downloads/orders.csv data/raw/\n"
+        "  features-pipeline init data/raw/orders.csv --target Profit\n  dvc repro",
+    )
+    init.add_argument("csv", type=Path, help="the CSV file, under data/raw/")
+    init.add_argument("--target", required=True, help="the numeric column to predict")
+    add_verbosity_arguments(init)
+
+
 def package_version() -> str:
     """The installed version of features-pipeline (``unknown`` from a bare source tree)."""
     try:
@@ -363,4 +384,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor(commands)
     add_dataset(commands)
     add_params(commands)
+    add_init(commands)
     return parser

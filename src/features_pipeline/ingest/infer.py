@@ -7,8 +7,8 @@ every guess that can be wrong carries a ``# check`` comment.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -34,6 +34,8 @@ DATE_FORMATS = (  # tried in this order; the first that reads every value wins
     "%d-%m-%Y",
 )
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M")
+RATE_MAX = 1.0  # numbers all within [-1, 1]: a share or rate (float), not money
+SHOWN_VALUES = 3  # sample values quoted as evidence in a "# check" note
 TWO_DIGIT_PIVOT = 70  # %y: 00-69 -> 2000s, 70-99 -> 1900s (a draft default: check it)
 _BOOLEAN_WORDS = {"true", "false", "yes", "no", "t", "f", "y", "n"}
 _INTEGER = r"^[+-]?\d+$"
@@ -53,6 +55,7 @@ class InferredColumn:
     distinct: int
     formats: tuple[str, ...] = ()
     note: str = ""
+    outcome: bool = False  # recorded with the target: never a model input
 
     def yaml(self) -> str:
         keys = [f"type: {self.type}"]
@@ -62,6 +65,8 @@ class InferredColumn:
                 keys.append(f"two_digit_year_pivot: {TWO_DIGIT_PIVOT}")
         if self.nullable:
             keys.append("nullable: true")
+        if self.outcome:
+            keys.append("outcome: true")
         line = f"  {json.dumps(self.name)}: {{{', '.join(keys)}}}"
         return f"{line}  # {self.note}" if self.note else line
 
@@ -118,8 +123,21 @@ def read_sample(path: Path, rows: int = INFER_ROWS) -> pl.DataFrame:
     return sample
 
 
+def _samples(values: pl.Series, shown: int = SHOWN_VALUES) -> str:
+    """``'a', 'b', 'c'``: the first distinct values of ``values`` in file order."""
+    return ", ".join(repr(value) for value in values.unique(maintain_order=True).head(shown))
+
+
+def _range(values: pl.Series) -> str:
+    """``0 to 0.8``: the smallest and largest number of text cells that all parse."""
+    numbers = values.cast(pl.Float64)
+    return f"{float(numbers.min()):g} to {float(numbers.max()):g}"  # type: ignore[arg-type]
+
+
 def infer_column(name: str, column: pl.Series) -> InferredColumn:
-    """Guess the contract type of one column of text cells (empty cells already null)."""
+    """Guess the contract type of one column of text cells (empty cells already null); a guess
+    that may well be wrong carries a ``check:`` note with the evidence (range, distinct count,
+    sample values)."""
     values = column.drop_nulls().str.strip_chars()
     values = values.filter(values != "")
     nullable = values.len() < column.len()
@@ -136,6 +154,11 @@ def infer_column(name: str, column: pl.Series) -> InferredColumn:
             return made("integer", note="check: only 0 and 1 seen (boolean?)")
         return made("integer")
     if _all_match(values, _NUMBER):
+        numbers = values.cast(pl.Float64)
+        if numbers.abs().max() <= RATE_MAX:  # type: ignore[operator]
+            cents = _all_match(values, _CENTS) and bool(values.str.contains(_TWO_DECIMALS).any())
+            guess = "a share or rate, not money" if cents else "a share or rate"
+            return made("float", note=f"check: range {_range(values)} ({guess}?)")
         cents = _all_match(values, _CENTS) and bool(values.str.contains(_TWO_DECIMALS).any())
         return made("money") if cents else made("float")
     if set(values.str.to_lowercase().unique().to_list()) <= _BOOLEAN_WORDS:
@@ -144,14 +167,20 @@ def infer_column(name: str, column: pl.Series) -> InferredColumn:
         fits = _date_formats(values, formats, kind == "datetime")
         if fits:
             note = (
-                f"check: {fits[0]!r} and {fits[1]!r} both read every sampled value"
+                f"check: {fits[0]!r} and {fits[1]!r} both read every sampled value "
+                f"(e.g. {_samples(values)})"
                 if len(fits) > 1
                 else ""
             )
             return made(kind, fits[:1], note)
     is_id = "id" in name.lower().replace("_", " ").split()
+    evidence = f"{distinct:,} distinct values in {values.len():,} rows (e.g. {_samples(values)})"
     if not is_id and (distinct <= CATEGORY_MAX_DISTINCT or distinct * 2 < values.len()):
+        if distinct > CATEGORY_MAX_DISTINCT:
+            return made("category", note=f"check: {evidence}: an identifier? (type: text)")
         return made("category")
+    if not is_id and not unique and distinct > 1:
+        return made("text", note=f"check: {evidence}: a category? (type: category)")
     return made("text")
 
 
@@ -171,9 +200,20 @@ def _group_column(columns: Sequence[InferredColumn], key: InferredColumn | None)
     return None
 
 
-def draft_contract(table: pl.DataFrame, name: str, target: str | None = None) -> str:
-    """The YAML text of a draft contract for ``table`` (all cells text, as read)."""
+def draft_contract(
+    table: pl.DataFrame,
+    name: str,
+    target: str | None = None,
+    outcomes: Mapping[str, str] | None = None,
+) -> str:
+    """The YAML text of a draft contract for ``table`` (all cells text, as read); ``outcomes``
+    (column -> evidence) are marked ``outcome: true`` with a check note."""
     columns = [infer_column(column, table.get_column(column)) for column in table.columns]
+    found = outcomes or {}
+    columns = [
+        replace(c, outcome=True, note=f"check: {found[c.name]}") if c.name in found else c
+        for c in columns
+    ]
     numeric = [c.name for c in columns if c.type in ("integer", "float", "money")]
     target_name = target or (numeric[-1] if numeric else columns[-1].name)
     key = _key_column(columns)

@@ -101,3 +101,46 @@ def regression_metrics(
         rows=int(truth.size),
         digits=digits,
     )
+
+
+# What each test metric means, in one line: the report's metric table and `init`'s gate
+# comments read it here (one home).
+METRIC_MEANINGS: dict[str, str] = {
+    "rmse": "typical error in target units; squares errors, so big misses weigh most (lower is "
+    "better)",
+    "mae": "average absolute error in target units; every miss weighs by its size (lower is "
+    "better)",
+    "r2": "share of the target's variance explained: 1 is exact, 0 is no better than "
+    "predicting the mean",
+    "mape": "average error as a fraction of the true value (0.1 = 10 %), over non-zero targets",
+    "mape_rows": "test rows with a non-zero target, the rows MAPE averages over",
+    "rows": "test rows scored",
+}
+NEAR_ZERO = 0.05  # |target| below this share of its median |target| is "near zero" for MAPE
+NEAR_ZERO_SHARE = 0.01  # more than this share of such rows makes MAPE meaningless
+
+
+def mape_caveat(target: npt.ArrayLike) -> str | None:
+    """Why MAPE is not meaningful for these target values (None when it is): a target that
+    crosses zero, or of which more than 1 % of the rows sit near zero (below 5 % of the median
+    absolute value), divides errors by tiny numbers."""
+    values = np.asarray(target, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return "no target values"
+    low, high = float(values.min()), float(values.max())
+    if low < 0 < high:
+        return (
+            f"the target crosses zero ({low:,.6g} to {high:,.6g}): MAPE divides by values near "
+            "0, so it is not meaningful here"
+        )
+    magnitude = np.abs(values)
+    scale = float(np.median(magnitude))
+    near = int(np.count_nonzero(magnitude <= NEAR_ZERO * scale)) if scale > 0 else values.size
+    if near > NEAR_ZERO_SHARE * values.size:
+        return (
+            f"{near:,} of {values.size:,} target values sit near zero (absolute value <= "
+            f"{round_sig(NEAR_ZERO * scale, 3) or 0.0:,g}): MAPE divides by them, so it is not "
+            "meaningful here"
+        )
+    return None

@@ -9,7 +9,8 @@ import polars as pl
 
 from features_pipeline.contracts.card import ModelCard
 from features_pipeline.contracts.metrics_files import CvSummary
-from features_pipeline.model.evaluate import Evaluation
+from features_pipeline.model.evaluate import ACTUAL, Evaluation
+from features_pipeline.model.metrics import mape_caveat
 from features_pipeline.report import plots
 from features_pipeline.report.content import FigureData, ReportData, trim_params
 
@@ -84,6 +85,8 @@ def report_data(
 ) -> ReportData:
     """Everything the HTML and Markdown reports show (``quality``: metrics/validation.json)."""
     target = card.target
+    actual = evaluation.predictions.get_column(ACTUAL).to_numpy()
+    caveat = mape_caveat(actual)
     return ReportData(
         title=f"Evaluation: {card.model.name} predicting {target}",
         metrics=evaluation.metrics,
@@ -93,4 +96,5 @@ def report_data(
         params=trim_params(params),
         figures=figures(evaluation, cv_folds, target),
         quality=quality,
+        caveats={"mape": caveat} if caveat else None,
     )

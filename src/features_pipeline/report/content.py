@@ -11,6 +11,7 @@ from typing import Any
 from features_pipeline.contracts.card import ModelCard
 from features_pipeline.contracts.metrics_files import CvSummary
 from features_pipeline.model.gates import GateResult
+from features_pipeline.model.metrics import METRIC_MEANINGS
 
 METRIC_LABELS: dict[str, str] = {
     "rmse": "RMSE",
@@ -56,12 +57,26 @@ class ReportData:
     params: Mapping[str, Any]  # the train and evaluate sections, trimmed to the model used
     figures: list[FigureData]
     quality: Mapping[str, Any] | None = None  # metrics/validation.json, when given
+    caveats: Mapping[str, str] | None = None  # metric -> why it is not meaningful here
 
     @property
     def verdict(self) -> str:
         if not self.gates:
             return "no gates declared"
         return "all gates passed" if all(g.passed for g in self.gates) else "gate(s) failed"
+
+
+def metric_rows(report: ReportData) -> list[tuple[str, str, str]]:
+    """(label, value, what it means) per test metric; a metric not meaningful for this target
+    says so (and why) in place of its meaning."""
+    caveats = report.caveats or {}
+    rows = []
+    for key, value in report.metrics.items():
+        meaning = METRIC_MEANINGS.get(key, "")
+        if key in caveats:
+            meaning = f"NOT MEANINGFUL for this target: {caveats[key]}"
+        rows.append((METRIC_LABELS.get(key, key), format_value(value), meaning))
+    return rows
 
 
 def format_value(value: Any) -> str:

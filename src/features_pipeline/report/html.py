@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from features_pipeline.report.content import (
-    METRIC_LABELS,
     ReportData,
     card_summary,
     cv_rows,
     format_value,
     gate_bounds,
     input_rows,
+    metric_rows,
     null_rows,
     quality_rows,
 )
@@ -91,11 +91,7 @@ def render_html(report: ReportData) -> str:
     """The report as one HTML document that renders offline."""
     passed = all(gate.passed for gate in report.gates)
     verdict_class = "pass" if passed else "fail"
-    metrics = _table(
-        ["metric", "test split"],
-        [(METRIC_LABELS.get(k, k), format_value(v)) for k, v in report.metrics.items()],
-        {1},
-    )
+    metrics = _table(["metric", "test split", "what it means"], metric_rows(report), {1})
     cv = _table(["cross-validation (training rows)", "value"], cv_rows(report.cv), {1})
     figures = "".join(
         f'<figure id="{escape(fig.name)}"><img alt="{escape(fig.title)}" '

@@ -8,13 +8,13 @@ import json
 from collections.abc import Iterable, Sequence
 
 from features_pipeline.report.content import (
-    METRIC_LABELS,
     ReportData,
     card_summary,
     cv_rows,
     format_value,
     gate_bounds,
     input_rows,
+    metric_rows,
     null_rows,
     quality_rows,
 )
@@ -43,10 +43,7 @@ def render_markdown(report: ReportData, link_figures: bool = True) -> str:
     """The report as Markdown; figures linked as ``figures/<name>.svg`` unless ``link_figures``
     is off (e.g. a CI job summary, where the files are not served)."""
     lines = [f"# {report.title}", "", f"**Verdict: {report.verdict}**", "", "## Test metrics", ""]
-    lines += _table(
-        ["metric", "test split"],
-        [(METRIC_LABELS.get(k, k), format_value(v)) for k, v in report.metrics.items()],
-    )
+    lines += _table(["metric", "test split", "what it means"], metric_rows(report))
     lines += ["## Gates", ""]
     if report.gates:
         lines += _table(
