@@ -36,6 +36,7 @@ from sales_columns import sales_plan as shipped_plan
 from features_pipeline.engines.base import Executor
 from features_pipeline.engines.duckdb import DuckDbExecutor
 from features_pipeline.engines.polars import PolarsExecutor
+from features_pipeline.engines.registry import DEFAULT_ENGINE, capabilities, engine_names
 from features_pipeline.errors import UserError
 from features_pipeline.features.catalog import example_spec, spec_keys
 from features_pipeline.features.engine import fit_transform, transform
@@ -51,7 +52,15 @@ SHOWN = 5
 TARGET = "n"  # the edge table has no Total Profit; any column will do
 # "narwhals": the Polars engine without the features' native Polars fast paths (their portable
 # definition run on Polars), so each fast path is proven equal to the definition it stands for
-ENGINES = ["narwhals", "duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+# Every registered engine that is not in memory runs the suite (a new engine's conformance run is
+# its fixture ``<name>_executor``); engines on a cluster need a JVM-backed session (mark spark).
+ENGINES = [
+    "narwhals",
+    *(
+        pytest.param(name, marks=pytest.mark.spark) if capabilities(name).cluster else name
+        for name in engine_names(lambda can: not can.in_memory)
+    ),
+]
 TABLES: dict[str, Callable[[], pl.DataFrame]] = {
     "mixed": edge_table,
     "all_train": lambda: all_train(edge_table()),  # the empty test split
@@ -62,7 +71,7 @@ TABLES: dict[str, Callable[[], pl.DataFrame]] = {
 ZONED_CASES = [f"date_part__{part}__{ZONED}" for part in PARTS] + [f"date_diff__{ZONED}__Ship_Date"]
 SPEC = conformance_spec()
 FEATURES = [case["name"] for case in SPEC]
-SQL_ENGINES = ("duckdb", "spark")
+SQL_ENGINES = engine_names(lambda can: not can.keeps_time_zones)
 SQL_SPEC = [case for case in SPEC if case["name"] not in ZONED_CASES]
 ENGINE_FEATURES = [
     pytest.param(name, case["name"], marks=getattr(engine, "marks", ()))
@@ -174,8 +183,7 @@ def executor_for(engine: str, request: pytest.FixtureRequest) -> Executor:
     """The shared executor of ``engine`` (Spark: the session fixture of tests/engines)."""
     if engine == "narwhals":
         return PolarsExecutor(native=False)
-    fixture = "duckdb_executor" if engine == "duckdb" else f"{engine}_executor"
-    executor: Executor = request.getfixturevalue(fixture)
+    executor: Executor = request.getfixturevalue(f"{engine}_executor")
     return executor
 
 
@@ -197,7 +205,7 @@ class Runs:
                 frame, spec = frame.drop(ZONED), SQL_SPEC
             executor = None if engine == "polars" else executor_for(engine, request)
             try:
-                plan = plan_of(spec, frame, "polars" if engine == "narwhals" else engine)
+                plan = plan_of(spec, frame, DEFAULT_ENGINE if engine == "narwhals" else engine)
                 self.done[engine, table] = fit_transform(frame, plan, executor=executor)
             except Exception as error:
                 self.done[engine, table] = error
@@ -301,7 +309,7 @@ def test_log_refuses_negative_values_with_the_polars_message(
     assert "row 3: -3" in str(on_polars.value)
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", SQL_ENGINES)
 def test_zoned_datetimes_are_refused_on_sql_engines(engine: str) -> None:
     """DuckDB and Spark hold a time-zone-aware datetime as UTC (dates and parts would be those of
     the UTC clock): refused when planning, before any data is read, naming the column."""

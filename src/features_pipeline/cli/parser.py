@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from features_pipeline.compare.comparison import DEFAULT_SORT
 from features_pipeline.compare.rows import DEFAULT_METRICS_FILE
 from features_pipeline.contracts.paths import DEFAULT_PARAMS, FEATURE_STATE, MODEL_FILE
+from features_pipeline.engines.registry import DEFAULT_ENGINE, engine_names, predict_engines
 from features_pipeline.runner import add_common_arguments, add_verbosity_arguments
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def add_features_actions(actions: Commands) -> None:
     )
     check.add_argument(
         "--engine",
-        choices=("polars", "duckdb", "spark"),
+        choices=engine_names(),
         default=None,
         help="check that this engine can run every feature (default: engine.name of the params "
         "file, else polars)",
@@ -151,8 +152,8 @@ def add_predict(commands: Commands) -> None:
     )
     predict.add_argument(
         "--engine",
-        choices=("polars", "spark"),
-        default="polars",
+        choices=predict_engines(),
+        default=DEFAULT_ENGINE,
         help="polars: read and predict on this machine; spark: on the cluster of engine.spark",
     )
     predict.add_argument(

@@ -15,6 +15,7 @@ from features_pipeline.contracts.metrics_files import read_train_metrics
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import capabilities
 from features_pipeline.errors import UserError
 from features_pipeline.io import (
     atomic_dir,
@@ -44,7 +45,7 @@ def validation_metrics() -> dict[str, Any] | None:
     return metrics.read_json() if metrics.path.exists() else None
 
 
-def evaluate_on_spark(
+def evaluate_on_cluster(
     engine: EngineParams,
     model: Pipeline,
     needed: list[str],
@@ -59,7 +60,7 @@ def evaluate_on_spark(
     import narwhals.stable.v2 as nw
 
     from features_pipeline.engines.base import ROW
-    from features_pipeline.engines.factory import open_executor
+    from features_pipeline.engines.registry import open_executor
     from features_pipeline.model.cluster import distributed_metrics, score_spark
     from features_pipeline.model.evaluate import ACTUAL, PREDICTED, points_table
     from features_pipeline.model.gates import check_gates
@@ -119,8 +120,8 @@ def run(args: argparse.Namespace) -> StageFacts:
         timed(log, "evaluate", features=len(features), engine=engine.name) as fields,
         model_threads(train.threads),
     ):
-        if engine.name == "spark":
-            evaluation = evaluate_on_spark(engine, model, needed, features, target, evaluate, key)
+        if capabilities(engine.name).warehouse_tables:
+            evaluation = evaluate_on_cluster(engine, model, needed, features, target, evaluate, key)
         else:
             # only the test rows in memory, filtered while reading (the split column is there:
             # require_columns); split_rows still refuses a table without any

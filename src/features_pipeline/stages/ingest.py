@@ -17,6 +17,7 @@ from features_pipeline.contracts.dataset import (
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import capabilities, engine_names
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_table
@@ -128,9 +129,11 @@ def ingest_on_spark(
     contract: Path,
     engine: EngineParams,
 ) -> tuple[int, int, dict[str, int]]:
-    """Ingest on Spark: the CSV read, the raw contract checked and the split assigned on the
-    cluster, the table written to the warehouse (its manifest at data/interim/); the synthetic
-    sample is generated here and shipped. Returns (rows, cols, rows per split)."""
+    """Ingest on an engine whose tables live in a warehouse (Spark SQL reads the CSV: another
+    such engine brings its own reader): the CSV read, the raw contract checked and the split
+    assigned on the cluster, the table written to the warehouse (its manifest at
+    data/interim/); the synthetic sample is generated here and shipped. Returns (rows, cols,
+    rows per split)."""
     import narwhals.stable.v2 as nw
 
     from features_pipeline.engines.spark import SparkExecutor
@@ -184,8 +187,8 @@ def run(args: argparse.Namespace) -> StageFacts:
     engine = params.section("engine", EngineParams)
     dataset = load_contract(contract)
     output = paths.INTERIM_TABLE.path
-    if engine.name == "spark":
-        with timed(log, "ingest", source=ingest.source, engine="spark") as fields:
+    if capabilities(engine.name).warehouse_tables:
+        with timed(log, "ingest", source=ingest.source, engine=engine.name) as fields:
             rows, cols, counts = ingest_on_spark(
                 ingest, split, args.params, dataset, contract, engine
             )
@@ -195,7 +198,8 @@ def run(args: argparse.Namespace) -> StageFacts:
     if is_uri(ingest.source):
         raise UserError(
             f"{args.params}: ingest.source: {ingest.source!r} is cluster storage, which only "
-            "engine.name: spark reads; copy the CSV into data/raw/ for the local engines"
+            f"engine.name: {' or '.join(engine_names(lambda can: can.warehouse_tables))} reads; "
+            "copy the CSV into data/raw/ for the local engines"
         )
     with timed(log, "ingest", source=ingest.source) as fields:
         frame = load_source(ingest, args.params, dataset, contract)

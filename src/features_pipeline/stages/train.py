@@ -39,22 +39,20 @@ def read_train_rows(
     """The train rows of the feature table (on Spark: from cluster storage), all of them or the
     seeded ``train.max_rows`` sample (the same rows on every engine); (rows, sampled from)."""
     from features_pipeline.engines.base import ROW
-    from features_pipeline.engines.polars import PolarsExecutor
+    from features_pipeline.engines.registry import capabilities, local_executor, open_executor
     from features_pipeline.model.sampling import train_rows
 
     schema = paths.FEATURE_TABLE.parquet_schema()
     key = [name for name in dataset.row_key if name in schema and name not in columns]
-    if engine.name != "spark":
+    if not capabilities(engine.name).warehouse_tables:  # the table is a local parquet file
         if params.max_rows is None:  # only the train rows in memory (filtered while reading)
             train = pl.col(SPLIT) == TRAIN if SPLIT in schema else None
             return paths.FEATURE_TABLE.read_parquet(columns, where=train), None
         frame = paths.FEATURE_TABLE.read_parquet([*columns, *key])
-        local = PolarsExecutor()
+        local = local_executor()
         return train_rows(
             local.from_polars(frame), params.max_rows, params.seed, dataset.row_key, local.to_polars
         )
-    from features_pipeline.engines.factory import open_executor
-
     with open_executor(engine) as executor:
         table = executor.scan_parquet(paths.FEATURE_TABLE.path).select(ROW, *columns, *key)
         return train_rows(table, params.max_rows, params.seed, dataset.row_key, executor.to_polars)

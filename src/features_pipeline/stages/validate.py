@@ -16,8 +16,8 @@ from features_pipeline.contracts.plan_file import (
     read_plan_file,
 )
 from features_pipeline.contracts.text import did_you_mean
-from features_pipeline.engines.factory import open_executor
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import capabilities, open_executor
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, status, timed
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> StageFacts:
                 f"{did_you_mean(name, columns)} (not in {paths.FEATURE_TABLE})"
             )
     engine = params.section("engine", EngineParams)
-    if engine.name == "polars":
+    if capabilities(engine.name).in_memory:
         frame = paths.FEATURE_TABLE.read_parquet()
         rows, cols = frame.height, frame.width
         with (
