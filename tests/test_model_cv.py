@@ -11,6 +11,7 @@ from sales_columns import SALES
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.model.card import build_card
+from features_pipeline.model.metric_registry import metric_names
 from features_pipeline.model.sampling import train_rows
 from features_pipeline.model.train import TrainResult, train_metrics, train_model
 
@@ -52,7 +53,7 @@ def test_train_metrics_hold_cv_mean_and_std_and_rows(table: pl.DataFrame) -> Non
     assert metrics.features == len(DEFAULT_FEATURES)
     cv = metrics.cv
     assert cv["folds"] == 3
-    for score in ("rmse", "mae", "r2"):
+    for score in metric_names(lambda metric: metric.cv):
         assert cv[f"{score}_std"] >= 0
     folds = result.cv.fold_table()
     assert cv["rmse_mean"] == pytest.approx(folds.get_column("rmse").mean(), rel=1e-5)
