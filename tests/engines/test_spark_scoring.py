@@ -69,7 +69,9 @@ def test_rows(table: pl.DataFrame) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def models(table: pl.DataFrame) -> dict[str, Pipeline]:
-    return {name: train_model(table, train_params(name), plan(), SALES).model for name in MODELS}
+    return {
+        name: train_model(table, train_params(name), plan(), dataset=SALES).model for name in MODELS
+    }
 
 
 @contextmanager
