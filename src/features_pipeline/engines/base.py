@@ -101,7 +101,8 @@ class Executor:
 
     def to_polars(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """The whole table as Polars, in input row order, without ROW."""
-        return frame.sort(ROW).drop(ROW).collect("polars").to_native()
+        table: pl.DataFrame = frame.sort(ROW).drop(ROW).collect("polars").to_native()
+        return table
 
     def write_parquet(self, frame: nw.LazyFrame[Any], path: Path) -> tuple[int, int]:
         """Write the table in input row order to ``path`` atomically; returns (rows, cols)."""

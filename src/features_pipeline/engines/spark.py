@@ -84,7 +84,8 @@ T = TypeVar("T")
 
 
 def native(frame: nw.LazyFrame[Any]) -> DataFrame:
-    return frame.to_native()
+    table: DataFrame = frame.to_native()
+    return table
 
 
 def sql_string(text: str) -> str:
