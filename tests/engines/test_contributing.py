@@ -69,7 +69,10 @@ def clip_type() -> Iterator[type[Feature]]:
             return pl.Float64()
 
         def expression(self) -> nw.Expr:
-            return nw.col(self.column).cast(nw.Float64).clip(self.lower, self.upper)
+            # NaN stays NaN: DuckDB orders NaN above every number, so a bare clip gives it the upper
+            # bound there (the conformance run caught it)
+            value = nw.col(self.column).cast(nw.Float64)
+            return nw.when(value.is_nan()).then(value).otherwise(value.clip(self.lower, self.upper))
 
     yield Clip
     FEATURE_TYPES.clear()
