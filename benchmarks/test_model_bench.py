@@ -48,7 +48,7 @@ def features_1m(sales_1m: pl.DataFrame, shipped_plan: Plan) -> tuple[pl.DataFram
 
 def train(table: pl.DataFrame, plan: PlanFile, params: TrainParams) -> TrainResult:
     with model_threads(params.threads):
-        return train_model(table, params, plan, SALES)
+        return train_model(table, params, plan, dataset=SALES)
 
 
 def test_train_default_model(benchmark, features_1m, params) -> None:

@@ -21,7 +21,6 @@ from features_pipeline.contracts.card import ModelCard, parse_card
 from features_pipeline.errors import UserError
 from features_pipeline.model.artifacts import (
     ENCODER_TYPE,
-    LEAST_SQUARES_TYPE,
     TRUSTED_TYPES,
     load_model,
     load_model_bytes,
@@ -30,8 +29,8 @@ from features_pipeline.model.artifacts import (
     save_model,
 )
 from features_pipeline.model.card import build_card, data_sha256
-from features_pipeline.model.model_check import EXPECTED_NODES
-from features_pipeline.model.registry import MODEL_NAMES
+from features_pipeline.model.model_check import EXPECTED_NODES, PLACEMENT
+from features_pipeline.model.registry import LEAST_SQUARES_TYPE, MODEL_NAMES, REGISTRY
 from features_pipeline.model.train import TrainResult, train_model
 
 
@@ -42,7 +41,9 @@ def table() -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def trained(table: pl.DataFrame) -> dict[str, TrainResult]:
-    return {name: train_model(table, train_params(name), plan(), SALES) for name in MODEL_NAMES}
+    return {
+        name: train_model(table, train_params(name), plan(), dataset=SALES) for name in MODEL_NAMES
+    }
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -61,8 +62,8 @@ def test_round_trip_predicts_exactly_the_same(
 def test_same_model_gives_identical_bytes(name: str, table: pl.DataFrame) -> None:
     """skops stores object ids and timestamps; saved files are rewritten canonically."""
     params = train_params(name)
-    first = model_bytes(train_model(table, params, plan(), SALES).model)
-    second = model_bytes(train_model(table, params, plan(), SALES).model)
+    first = model_bytes(train_model(table, params, plan(), dataset=SALES).model)
+    second = model_bytes(train_model(table, params, plan(), dataset=SALES).model)
     assert first == second
     with zipfile.ZipFile(__import__("io").BytesIO(first)) as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
@@ -106,6 +107,16 @@ def test_allow_list_is_exactly_what_the_registered_models_need(
     assert needed["linear"] == {ENCODER_TYPE, LEAST_SQUARES_TYPE}
     for name in ("ridge", "lasso", "elastic_net"):
         assert needed[name] == {ENCODER_TYPE}  # the rest is skops' defaults
+    for name, types in needed.items():  # the registry states each model's coupling
+        assert types == {ENCODER_TYPE, *REGISTRY[name].trusted_types}, name
+
+
+def test_every_trusted_type_is_ours_or_validated_before_use() -> None:
+    """A registry entry's trusted type is our own class or a type model_check validates (a
+    tree's node arrays): a new tree model must add its check there, or loading refuses it."""
+    for spec in REGISTRY.values():
+        for name in spec.trusted_types:
+            assert name.startswith("features_pipeline.") or name in PLACEMENT, (spec.name, name)
 
 
 def test_not_a_model_file_is_one_line(tmp_path: Path) -> None:
@@ -222,8 +233,9 @@ def test_node_allow_list_is_exactly_what_the_registered_models_are_saved_as(
     for loss in HGB_LOSSES:  # each regression loss saves its own loss and link types
         extra = {"quantile": 0.5} if loss == "quantile" else {}
         params = {**SMALL_MODELS, hgb: {**SMALL_MODELS[hgb], "loss": loss, **extra}}
-        model = train_model(table, train_params(hgb, model={"name": hgb, "params": params}),
-                            plan(), SALES).model  # fmt: skip
+        model = train_model(
+            table, train_params(hgb, model={"name": hgb, "params": params}), plan(), dataset=SALES
+        ).model
         used[f"{hgb}/{loss}"] = schema_nodes(model_bytes(model))
     for name, nodes in used.items():
         assert nodes <= EXPECTED_NODES, (name, nodes - EXPECTED_NODES)

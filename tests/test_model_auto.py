@@ -42,7 +42,7 @@ def auto_params(**auto: Any) -> Any:
 @pytest.fixture(scope="module")
 def everything(table: pl.DataFrame) -> TrainResult:
     """auto over every registered model, a budget they all fit in."""
-    return train_model(table, auto_params(), plan(), SALES)
+    return train_model(table, auto_params(), plan(), dataset=SALES)
 
 
 def cv_means(result: TrainResult, metric: str) -> dict[str, float]:
@@ -68,7 +68,9 @@ def test_every_model_is_cross_validated_and_the_lowest_rmse_is_fitted(
 
 
 def test_r2_picks_the_highest(table: pl.DataFrame) -> None:
-    result = train_model(table, auto_params(metric="r2", models=list(LINEAR_FAMILY)), plan(), SALES)
+    result = train_model(
+        table, auto_params(metric="r2", models=list(LINEAR_FAMILY)), plan(), dataset=SALES
+    )
     scores = cv_means(result, "r2")
     assert set(scores) == set(LINEAR_FAMILY)
     assert result.setup.spec.name == max(scores, key=scores.__getitem__)
@@ -82,7 +84,7 @@ def test_an_exact_linear_target_chooses_a_linear_model() -> None:
     params = train_params(
         "auto", features=["Units Sold", "units_x_margin", "Region"], auto={"budget_s": 100}
     )
-    result = train_model(frame, params, plan(), SALES)
+    result = train_model(frame, params, plan(), dataset=SALES)
     assert result.setup.spec.name == "linear"
     assert result.cv.summary()["r2_mean"] == 1.0
 
@@ -132,7 +134,7 @@ def test_candidates_run_cheapest_first_and_the_budget_skips_the_rest() -> None:
 
 
 def test_the_cheapest_candidate_runs_whatever_the_budget(table: pl.DataFrame) -> None:
-    result = train_model(table, auto_params(budget_s=1e-9), plan(), SALES)
+    result = train_model(table, auto_params(budget_s=1e-9), plan(), dataset=SALES)
     assert result.auto is not None
     tried = [c.name for c in result.auto.candidates if c.skipped is None]
     assert tried == [result.auto.candidates[0].name] == [result.setup.spec.name]
@@ -162,7 +164,7 @@ def test_same_data_and_params_give_the_same_choice_and_bytes_whatever_the_clock(
     ticks = itertools.count()
     real = time.perf_counter
     monkeypatch.setattr(time, "perf_counter", lambda: real() + 1000.0 ** min(next(ticks), 90))
-    again = train_model(table, auto_params(), plan(), SALES)
+    again = train_model(table, auto_params(), plan(), dataset=SALES)
     monkeypatch.undo()
     assert again.setup.spec.name == everything.setup.spec.name
     assert train_metrics(again) == train_metrics(everything)
@@ -189,7 +191,7 @@ def test_train_json_records_every_candidate(everything: TrainResult) -> None:
 
 
 def test_skipped_candidates_are_recorded_without_scores(table: pl.DataFrame) -> None:
-    result = train_model(table, auto_params(budget_s=1e-9), plan(), SALES)
+    result = train_model(table, auto_params(budget_s=1e-9), plan(), dataset=SALES)
     entries = train_metrics(result).to_json()["auto"]["candidates"]
     assert len(entries) == len(MODEL_NAMES)
     skipped = {name for name, entry in entries.items() if entry.get("skipped") == "budget"}
@@ -214,7 +216,7 @@ def test_the_model_card_records_the_choice(everything: TrainResult, table: pl.Da
 
 
 def test_a_single_model_records_no_auto_section(table: pl.DataFrame) -> None:
-    result = train_model(table, train_params("ridge"), plan(), SALES)
+    result = train_model(table, train_params("ridge"), plan(), dataset=SALES)
     record = train_metrics(result).to_json()
     assert "auto" not in record
     assert record["model"] == "ridge"
@@ -225,7 +227,7 @@ def test_a_single_model_records_no_auto_section(table: pl.DataFrame) -> None:
 
 def test_an_unknown_candidate_is_one_line_with_a_suggestion(table: pl.DataFrame) -> None:
     with pytest.raises(UserError) as caught:
-        train_model(table, auto_params(models=["ridge", "lasoo"]), plan(), SALES)
+        train_model(table, auto_params(models=["ridge", "lasoo"]), plan(), dataset=SALES)
     message = str(caught.value)
     assert message.startswith("params.yaml: train.auto.models: unknown model 'lasoo'")
     assert "did you mean 'lasso'" in message
@@ -234,7 +236,7 @@ def test_an_unknown_candidate_is_one_line_with_a_suggestion(table: pl.DataFrame)
 
 def test_an_unknown_model_name_mentions_auto(table: pl.DataFrame) -> None:
     with pytest.raises(UserError, match=re.escape("or auto)")):
-        train_model(table, train_params("autoo"), plan(), SALES)
+        train_model(table, train_params("autoo"), plan(), dataset=SALES)
 
 
 def test_bad_hyperparameters_of_any_candidate_are_refused_before_fitting(
@@ -242,4 +244,4 @@ def test_bad_hyperparameters_of_any_candidate_are_refused_before_fitting(
 ) -> None:
     params = train_params("auto", model={"name": "auto", "params": {"ridge": {"alpah": 1}}})
     with pytest.raises(UserError, match=re.escape("train.model.params.ridge: unknown hyper")):
-        train_model(table, params, plan(), SALES)
+        train_model(table, params, plan(), dataset=SALES)

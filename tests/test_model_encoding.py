@@ -134,7 +134,7 @@ def test_scikit_learn_never_turns_the_frame_into_an_array(monkeypatch: pytest.Mo
     monkeypatch.setattr(pl.DataFrame, "__array__", refuse)
     monkeypatch.setattr(pl.DataFrame, "to_pandas", refuse)
     for name in ("ridge", "hist_gradient_boosting"):
-        result = train_model(table, train_params(name), plan(), SALES)
+        result = train_model(table, train_params(name), plan(), dataset=SALES)
         assert np.isfinite(result.model.predict(table.select(DEFAULT_FEATURES))).all()
 
 
@@ -160,7 +160,7 @@ def test_a_tampered_state_is_refused(key: str, value: Any, reason: str) -> None:
 
 def test_a_crafted_encoder_in_a_model_file_is_one_line() -> None:
     table = feature_table(200, seed=3)
-    data = model_bytes(train_model(table, train_params("ridge"), plan(), SALES).model)
+    data = model_bytes(train_model(table, train_params("ridge"), plan(), dataset=SALES).model)
 
     def widen(schema: dict[str, Any], files: dict[str, bytes]) -> None:
         state = next(nodes_of(schema, "FrameEncoder"))["content"]["content"]

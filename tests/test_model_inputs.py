@@ -121,7 +121,7 @@ def test_training_refuses_before_fitting_anything() -> None:
     table = feature_table(100)
     params = train_params(features=[*DEFAULT_FEATURES, PROFIT_SHARE])
     with pytest.raises(UserError, match=PROFIT_SHARE):
-        train_model(table, params, plan(), SALES)
+        train_model(table, params, plan(), dataset=SALES)
 
 
 def test_a_malformed_plan_is_a_user_error() -> None:

@@ -31,7 +31,7 @@ def test_registry_has_the_promised_models() -> None:
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_each_model_fits_and_predicts_profit(name: str, table: pl.DataFrame) -> None:
-    result = train_model(table, train_params(name), plan(), SALES)
+    result = train_model(table, train_params(name), plan(), dataset=SALES)
     test = table.filter(pl.col(SPLIT) == "test")
     predicted = result.model.predict(test.select(DEFAULT_FEATURES))
     assert predicted.shape == (test.height,)
@@ -91,13 +91,13 @@ def test_params_of_an_unselected_model_are_checked_too(table: pl.DataFrame) -> N
     with pytest.raises(
         UserError, match=re.escape("train.model.params.lasso: unknown hyperparameter")
     ):
-        train_model(table, params, plan(), SALES)
+        train_model(table, params, plan(), dataset=SALES)
 
 
 def test_unknown_model_in_the_params_table_is_refused(table: pl.DataFrame) -> None:
     params = train_params(model={"name": "ridge", "params": {"catboost": {}}})
     with pytest.raises(UserError, match=re.escape("train.model.params: unknown model 'catboost'")):
-        train_model(table, params, plan(), SALES)
+        train_model(table, params, plan(), dataset=SALES)
 
 
 def test_column_types_come_from_the_frame(table: pl.DataFrame) -> None:
@@ -128,7 +128,7 @@ def test_linear_models_scale_numeric_inputs_and_trees_do_not(table: pl.DataFrame
 def test_unknown_categories_and_missing_numbers_at_prediction_do_not_crash(
     name: str, table: pl.DataFrame
 ) -> None:
-    result = train_model(table, train_params(name), plan(), SALES)
+    result = train_model(table, train_params(name), plan(), dataset=SALES)
     rows = table.head(3).select(DEFAULT_FEATURES)
     odd = rows.with_columns(
         pl.lit("Spaceship Parts").alias(c.ITEM_TYPE),

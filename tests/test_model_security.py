@@ -58,7 +58,8 @@ def rows() -> pl.DataFrame:
 def saved() -> dict[str, Saved]:
     table = feature_table(300, seed=4)
     results = {
-        name: train_model(table, train_params(name), plan(), SALES) for name in (HGB, FOREST)
+        name: train_model(table, train_params(name), plan(), dataset=SALES)
+        for name in (HGB, FOREST)
     }
     return {name: Saved(result, model_bytes(result.model)) for name, result in results.items()}
 

@@ -60,7 +60,7 @@ CARD = parse_card(
 @pytest.fixture(scope="module")
 def report() -> ReportData:
     table = feature_table(400, seed=2)
-    result = train_model(table, train_params("ridge"), plan(), SALES)
+    result = train_model(table, train_params("ridge"), plan(), dataset=SALES)
     test = table.filter(pl.col("split") == "test")
     params = EvaluateParams.model_validate(
         {"gates": {"r2": {"min": 0.5}, "rmse": {"max": 1.0}}, "importance": {"repeats": 1}}

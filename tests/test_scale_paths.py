@@ -97,15 +97,15 @@ def table() -> pl.DataFrame:
 
 def test_cv_on_a_sample_covering_every_row_is_cv_on_every_row(table: pl.DataFrame) -> None:
     train_rows = table.filter(pl.col(SPLIT) == "train").height
-    every = train_model(table, train_params(cv_rows=None), plan(), SALES)
-    covering = train_model(table, train_params(cv_rows=train_rows), plan(), SALES)
+    every = train_model(table, train_params(cv_rows=None), plan(), dataset=SALES)
+    covering = train_model(table, train_params(cv_rows=train_rows), plan(), dataset=SALES)
     assert covering.cv.folds == every.cv.folds
     assert covering.cv.fold_table().get_column("rows").sum() == train_rows
 
 
 def test_cv_on_fewer_rows_is_seeded_and_uses_that_many(table: pl.DataFrame) -> None:
-    first = train_model(table, train_params(cv_rows=120), plan(), SALES)
-    again = train_model(table, train_params(cv_rows=120), plan(), SALES)
+    first = train_model(table, train_params(cv_rows=120), plan(), dataset=SALES)
+    again = train_model(table, train_params(cv_rows=120), plan(), dataset=SALES)
     assert first.cv.folds == again.cv.folds
     assert first.cv.fold_table().get_column("rows").sum() == 120
     # the final model is fitted on every training row all the same
@@ -133,7 +133,7 @@ def test_cv_rows_below_the_folds_is_refused() -> None:
 def test_importance_on_a_sample_covering_every_row_is_importance_on_every_row(
     table: pl.DataFrame,
 ) -> None:
-    result = train_model(table, train_params(), plan(), SALES)
+    result = train_model(table, train_params(), plan(), dataset=SALES)
     test = table.filter(pl.col(SPLIT) == "test")
     features = test.select(DEFAULT_FEATURES)
     actual = test.get_column(c.TOTAL_PROFIT).to_numpy()

@@ -35,7 +35,7 @@ def shown(value: object) -> str:
 
 def failure_table(error: SchemaErrors, first_row: int, row_word: str) -> pl.DataFrame:
     """Failure cases as (column, check, value, <row_word>) with 1-based or file line numbers."""
-    cases = error.failure_cases
+    cases: pl.DataFrame = error.failure_cases
     return cases.select(
         pl.coalesce(pl.col("column"), pl.lit("(table)")).alias("column"),
         pl.col("check").cast(pl.String),

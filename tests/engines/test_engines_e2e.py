@@ -15,6 +15,7 @@ from support import run_command, write_sales_csv
 
 from features_pipeline.contracts.table_manifest import read_manifest
 from features_pipeline.ingest.synthetic import ORDER_ID, generate_sales
+from features_pipeline.model.metric_registry import metric_names
 
 FEATURES = Path("data/features/features.parquet")
 
@@ -77,7 +78,7 @@ def metrics_text(root: Path) -> str:
 
 def metrics(root: Path) -> dict[str, float]:
     loaded = json.loads(metrics_text(root))
-    return {name: loaded[name] for name in ("rmse", "mae", "r2", "mape", "rows")}
+    return {name: loaded[name] for name in (*metric_names(), "rows")}
 
 
 def card(root: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Only light modules are imported here, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,26 @@ if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PROG = "features-pipeline"
+
+
+def engine_choice(*, predict: bool) -> Callable[[str], str]:
+    """An ``--engine`` value checked against the engine registry when it is given (the registry
+    imports the executors, and with them Polars: not at start-up, so ``--help`` and ``params
+    check`` stay fast)."""
+
+    def check(value: str) -> str:
+        from features_pipeline.engines.registry import engine_names, predict_engines
+
+        names = predict_engines() if predict else engine_names()
+        if value not in names:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {value!r} (choose from {', '.join(names)})"
+            )
+        return value
+
+    return check
+
+
 # -v/-q of a subcommand: absent unless given there, so a -v before the subcommand holds
 SUBCOMMAND = argparse.SUPPRESS
 STAGE_HELP = {
@@ -117,7 +138,7 @@ def add_features_actions(actions: Commands) -> None:
     )
     check.add_argument(
         "--engine",
-        choices=("polars", "duckdb", "spark"),
+        type=engine_choice(predict=False),
         default=None,
         help="check that this engine can run every feature (default: engine.name of the params "
         "file, else polars)",
@@ -155,9 +176,10 @@ def add_predict(commands: Commands) -> None:
     )
     predict.add_argument(
         "--engine",
-        choices=("polars", "spark"),
-        default="polars",
-        help="polars: read and predict on this machine; spark: on the cluster of engine.spark",
+        type=engine_choice(predict=True),
+        default=None,
+        help="an engine that predicts in this process (polars, the default) or on a cluster "
+        "(spark: the cluster of engine.spark)",
     )
     predict.add_argument(
         "--params",

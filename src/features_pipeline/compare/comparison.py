@@ -29,8 +29,11 @@ from features_pipeline.compare.rows import (
     shown_metrics,
 )
 from features_pipeline.errors import UserError
+from features_pipeline.model.metric_registry import metric_names
 
-LOWER_IS_BETTER = ("rmse", "mae", "mape", "seconds", "loss", "error")
+# the metric registry's lower-is-better names, and words of other metrics (times, losses)
+LOWER_IS_BETTER = (*metric_names(lambda metric: metric.direction == "lower"), "seconds", "loss",
+                   "error")  # fmt: skip
 TIE_BREAKERS = ("rmse", "mae", "mape")  # error metrics: lower is better, precise near r2 = 1
 DEFAULT_SORT = "rmse"
 CELL_WIDTH = 24  # longest table/Markdown cell (lists of features); --json has the full value

@@ -9,23 +9,50 @@ on engines that do not keep row order (DuckDB, Spark).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import narwhals.stable.v2 as nw
 import polars as pl
 
 from features_pipeline.io import write_parquet_atomic
 
+if TYPE_CHECKING:
+    from features_pipeline.engines.params import EngineParams
+
 ROW = "__row__"
 Ordering = tuple[str, ...]
 
 
-class Executor:
-    """Generic narwhals execution; subclasses bind a backend (and may override for speed)."""
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, declared by its executor; stages, planning and the CLI ask these,
+    never an engine's name."""
 
-    name: str = "narwhals"
+    keeps_time_zones: bool = False  # a time-zone-aware datetime keeps its zone (else: UTC only)
+    keeps_row_order: bool = False  # rows come back in input order without sorting by ROW
+    in_memory: bool = False  # tables are Polars frames in this process (the stages' fast paths)
+    out_of_core: bool = False  # tables bigger than memory spill to disk
+    cluster: bool = False  # runs on a cluster (or a Spark Connect server), not in this process
+    # tables live in warehouse storage; the project holds a small manifest for DVC instead
+    warehouse_tables: bool = False
+
+
+class Executor:
+    """Generic narwhals execution; subclasses bind a backend (and may override for speed).
+
+    A new engine is one module with a subclass (its ``name``, ``capabilities`` and
+    :meth:`open`) plus one line in ``engines/registry.py``."""
+
+    name: ClassVar[str] = "narwhals"
+    capabilities: ClassVar[Capabilities] = Capabilities()
     runs_polars: bool = False  # takes features' native Polars forms (with_polars_columns)
+
+    @classmethod
+    def open(cls, params: EngineParams) -> Executor:
+        """An executor of this engine with the settings of ``params`` (the ``engine:`` section)."""
+        return cls()
 
     def scan_parquet(self, path: Path) -> nw.LazyFrame[Any]:
         """The parquet table at ``path`` on this engine, with its row positions in ROW."""
@@ -74,7 +101,8 @@ class Executor:
 
     def to_polars(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         """The whole table as Polars, in input row order, without ROW."""
-        return frame.sort(ROW).drop(ROW).collect("polars").to_native()
+        table: pl.DataFrame = frame.sort(ROW).drop(ROW).collect("polars").to_native()
+        return table
 
     def write_parquet(self, frame: nw.LazyFrame[Any], path: Path) -> tuple[int, int]:
         """Write the table in input row order to ``path`` atomically; returns (rows, cols)."""

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from features_pipeline.engines.base import ROW, Executor
-from features_pipeline.engines.params import DuckDbParams
+from features_pipeline.engines.base import ROW, Capabilities, Executor
+from features_pipeline.engines.params import DuckDbParams, EngineParams
 from features_pipeline.errors import UserError
 
 if TYPE_CHECKING:
@@ -54,6 +54,11 @@ def _quoted(name: str) -> str:
 
 class DuckDbExecutor(Executor):
     name = "duckdb"
+    capabilities = Capabilities(out_of_core=True)
+
+    @classmethod
+    def open(cls, params: EngineParams) -> DuckDbExecutor:
+        return cls(params.duckdb)
 
     def __init__(self, params: DuckDbParams | None = None) -> None:
         self.params = params or DuckDbParams()

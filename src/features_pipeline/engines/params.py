@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from features_pipeline.contracts.params import StrictModel, plain_error
 from features_pipeline.contracts.paths import inside_project
-
-EngineName = Literal["polars", "duckdb", "spark"]
+from features_pipeline.contracts.text import quoted_choices
 
 
 class SparkParams(StrictModel):
@@ -53,12 +52,23 @@ class DuckDbParams(StrictModel):
 
 
 class EngineParams(StrictModel):
-    name: EngineName = "polars"
+    """``engine:``: the engine's name (one of ``engines/registry.py``) and per-engine settings
+    (a section named like the engine, for engines that have settings)."""
+
+    name: str = "polars"
     spark: SparkParams = SparkParams()
     duckdb: DuckDbParams = DuckDbParams()
 
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from features_pipeline.engines.registry import engine_names  # it imports this module
+
+        if value not in engine_names():
+            raise ValueError(f"Input should be {quoted_choices(engine_names())}")
+        return value
+
     def settings(self) -> dict[str, Any]:
-        """The settings of the chosen engine (for logs)."""
-        if self.name == "polars":
-            return {}
-        return getattr(self, self.name).model_dump()
+        """The settings of the chosen engine (for logs; none for an engine without a section)."""
+        section = getattr(self, self.name, None)
+        return section.model_dump() if isinstance(section, StrictModel) else {}

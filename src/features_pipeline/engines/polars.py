@@ -9,7 +9,7 @@ from typing import Any, Literal
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from features_pipeline.engines.base import ROW, Executor
+from features_pipeline.engines.base import ROW, Capabilities, Executor
 
 # Polars 2 defaults to the streaming engine; on this workload (window features over groups,
 # several joins) the in-memory engine measured ~1.4x faster at 1M rows, and the frame is in memory
@@ -40,6 +40,7 @@ class PolarsExecutor(Executor):
     both ways and requires the same values)."""
 
     name = "polars"
+    capabilities = Capabilities(keeps_time_zones=True, keeps_row_order=True, in_memory=True)
 
     def __init__(self, native: bool = True) -> None:
         self.runs_polars = native

@@ -40,8 +40,8 @@ from features_pipeline.contracts.table_manifest import (
     manifest_file,
     read_manifest,
 )
-from features_pipeline.engines.base import ROW, Executor
-from features_pipeline.engines.params import SparkParams
+from features_pipeline.engines.base import ROW, Capabilities, Executor
+from features_pipeline.engines.params import EngineParams, SparkParams
 from features_pipeline.errors import UserError
 from features_pipeline.io import atomic_dir
 
@@ -84,7 +84,8 @@ T = TypeVar("T")
 
 
 def native(frame: nw.LazyFrame[Any]) -> DataFrame:
-    return frame.to_native()
+    table: DataFrame = frame.to_native()
+    return table
 
 
 def sql_string(text: str) -> str:
@@ -105,6 +106,11 @@ class SparkExecutor(Executor):
     (``contracts/table_manifest.py``); only small results come back to Polars, through Arrow."""
 
     name = "spark"
+    capabilities = Capabilities(out_of_core=True, cluster=True, warehouse_tables=True)
+
+    @classmethod
+    def open(cls, params: EngineParams) -> SparkExecutor:
+        return cls(params=params.spark)
 
     def __init__(self, session: Session | None = None, params: SparkParams | None = None) -> None:
         """Run on ``session``, or on a new session from ``params`` (stopped by :meth:`close`)."""

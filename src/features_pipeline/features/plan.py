@@ -13,6 +13,7 @@ from features_pipeline.contracts.dtypes import dtype_name
 from features_pipeline.contracts.plan_file import Kind, PlanEntry, PlanFile
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.contracts.text import did_you_mean
+from features_pipeline.engines.registry import DEFAULT_ENGINE, capabilities, engine_names
 from features_pipeline.errors import UserError
 from features_pipeline.features.spec import load_features
 from features_pipeline.features.types import Feature, RowOrder, SpecError
@@ -134,15 +135,17 @@ def _label(source: str, feature: Feature) -> str:
 
 
 def check_engine_schema(schema: Mapping[str, pl.DataType], engine: str, source: str) -> None:
-    """Input columns ``engine`` cannot carry faithfully: DuckDB and Spark hold a time-zone-aware
-    datetime as UTC, so its dates and date parts would be those of the UTC clock."""
-    if engine == "polars":
+    """Input columns ``engine`` cannot carry faithfully: an engine that does not keep time zones
+    (DuckDB, Spark) holds a time-zone-aware datetime as UTC, so its dates and date parts would be
+    those of the UTC clock."""
+    if capabilities(engine).keeps_time_zones:
         return
     for name, dtype in schema.items():
         if isinstance(dtype, pl.Datetime) and dtype.time_zone not in (None, "UTC"):
             raise UserError(
                 f"{source}: input column {name!r} is {dtype}: engine {engine!r} keeps datetimes "
-                "in UTC only; convert it to UTC or to a date first, or use engine 'polars'"
+                "in UTC only; convert it to UTC or to a date first, or use engine "
+                f"{' or '.join(map(repr, engine_names(lambda can: can.keeps_time_zones)))}"
             )
 
 
@@ -251,7 +254,7 @@ def build_plan(
     input_schema: Mapping[str, pl.DataType],
     target: str,
     source: str = "features spec",
-    engine: str = "polars",
+    engine: str = DEFAULT_ENGINE,
     order: RowOrder | None = None,
     absent: Sequence[str] = (),
 ) -> Plan:
@@ -310,7 +313,7 @@ def load_plan(
     spec_path: Path,
     input_schema: Mapping[str, pl.DataType],
     dataset: DatasetContract,
-    engine: str = "polars",
+    engine: str = DEFAULT_ENGINE,
 ) -> Plan:
     """Read the spec file and plan it for ``engine`` and the table ``input_schema`` describes
     (no data is read); row order, target and optional columns come from ``dataset``."""

@@ -305,13 +305,14 @@ def _fail(uri: str, error: Exception) -> UserError:
 
 def _lines(spark: Any, part_index: int, uri: str) -> DataFrame:
     """The lines of ``uri`` with their part index, file, split offset and line id."""
-    return spark.read.text(uri).selectExpr(
+    lines: DataFrame = spark.read.text(uri).selectExpr(
         "value",
         f"CAST({part_index} AS INT) AS {PART}",
         f"_metadata.file_path AS {FILE}",
         f"_metadata.file_block_start AS {BLOCK}",
         f"monotonically_increasing_id() AS {LINE_ID}",
     )
+    return lines
 
 
 def open_part(spark: Any, index: int, uri: str, dataset: DatasetContract) -> Part:

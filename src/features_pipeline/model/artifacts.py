@@ -18,6 +18,7 @@ from features_pipeline.contracts.card import ModelCard
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_atomic
 from features_pipeline.model.model_check import ArchiveError, check_archive
+from features_pipeline.model.registry import REGISTRY
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -26,20 +27,14 @@ SCHEMA_FILE = "schema.json"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 ENCODER_TYPE = "features_pipeline.model.encoding.FrameEncoder"
-LEAST_SQUARES_TYPE = "features_pipeline.model.least_squares.LeastSquares"
 # Types skops does not trust by default that our registered pipelines need, exactly
 # (``skops.io.get_untrusted_types`` on a model of each registry name): our frame encoder
-# (strings, lists and float64 arrays only; its state is checked after loading, before use),
-# our LinearRegression subclass (LinearRegression's state: float64 arrays and numbers) and the
-# two tree types, whose node arrays model_check validates before anything is built.
+# (strings, lists and float64 arrays only; its state is checked after loading, before use) and
+# each registered model's ``trusted_types`` (model/registry.py: our LinearRegression subclass,
+# the two tree types, whose node arrays model_check validates before anything is built).
 # Anything else is refused.
 TRUSTED_TYPES: frozenset[str] = frozenset(
-    {
-        ENCODER_TYPE,
-        LEAST_SQUARES_TYPE,
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.tree._tree.Tree",
-    }
+    {ENCODER_TYPE, *(name for spec in REGISTRY.values() for name in spec.trusted_types)}
 )
 # What skops and numpy raise on a malformed archive: reduce payloads (TypeError), unknown
 # loaders, missing entries, pickled arrays (numpy), bad zips. Never shown as a traceback.

@@ -30,6 +30,7 @@ from features_pipeline.contracts.metrics_files import (
 from features_pipeline.contracts.text import did_you_mean
 from features_pipeline.errors import UserError
 from features_pipeline.model.cv import CvResult
+from features_pipeline.model.metric_registry import lower_is_better
 from features_pipeline.model.metrics import round_sig
 from features_pipeline.model.params import AutoParams
 from features_pipeline.model.pipeline import ColumnRoles
@@ -38,7 +39,6 @@ from features_pipeline.model.registry import MODEL_NAMES, REGISTRY, ModelSpec
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
 
-HIGHER_IS_BETTER = frozenset({"r2"})
 ESTIMATE_DIGITS = 3
 
 
@@ -186,7 +186,7 @@ def choose(candidates: Sequence[Candidate], cv: Mapping[str, CvResult], metric: 
     defined) the cheaper one, i.e. the first in ``candidates``."""
     best: Candidate | None = None
     best_value: float | None = None
-    sign = -1.0 if metric in HIGHER_IS_BETTER else 1.0
+    sign = 1.0 if lower_is_better(metric) else -1.0
     for candidate in candidates:
         if candidate.name not in cv:
             continue

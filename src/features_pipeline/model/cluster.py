@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from features_pipeline.model.evaluate import ACTUAL, PREDICTED, predict, require_columns
+from features_pipeline.model.metric_registry import DISTRIBUTED, Sums
 from features_pipeline.model.metrics import SIGNIFICANT_DIGITS, Metrics, metrics_record
 
 if TYPE_CHECKING:
@@ -153,16 +154,16 @@ def combine_partials(
     spread = math.nan if first is None or second is None else float(second - first * first / rows)
     with np.errstate(all="ignore"):  # NaN and infinity propagate as in regression_metrics
         target_rms = math.sqrt(_total(terms[SUM_ACTUAL_SQUARED]) / rows)
-    return metrics_record(
-        squared_sum=_total(terms[SQUARED]),
-        absolute_sum=_total(terms[ABSOLUTE]),
-        relative_sum=_total(terms[RELATIVE]),
+    sums = Sums(
+        squared=_total(terms[SQUARED]),
+        absolute=_total(terms[ABSOLUTE]),
+        relative=_total(terms[RELATIVE]),
         spread=spread,
         target_rms=target_rms,
         mape_rows=mape_rows,
         rows=rows,
-        digits=digits,
-    )
+    )  # no per-row errors: the registry's distributed formulas read only sums
+    return metrics_record(sums, DISTRIBUTED, digits)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import polars as pl
 
 from features_pipeline.logs import get_logger, span, track
+from features_pipeline.model.metric_registry import metric_names
 from features_pipeline.model.metrics import Metrics, regression_metrics, round_sig
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-SCORES: tuple[str, ...] = ("rmse", "mae", "r2")
+SCORES: tuple[str, ...] = metric_names(lambda metric: metric.cv)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class CvResult:
         return result
 
     def fold_table(self) -> pl.DataFrame:
-        """One row per fold: fold (1-based), rows, rmse, mae, r2."""
+        """One row per fold: fold (1-based), rows, then each CV metric of the registry."""
         return pl.DataFrame(
             {
                 "fold": list(range(1, len(self.folds) + 1)),

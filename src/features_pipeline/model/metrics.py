@@ -8,10 +8,14 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from features_pipeline.model.metric_registry import (
+    IN_MEMORY,
+    METRICS,
+    EvaluationPath,
+    Sums,
+)
+
 SIGNIFICANT_DIGITS = 6
-# Errors smaller than this fraction of the target's root mean square are rounding noise, not
-# model error: reported as 0 (see noise_floor).
-RESOLUTION = 1e-9
 Metrics = dict[str, float | int | None]
 
 
@@ -23,65 +27,41 @@ def round_sig(value: float, digits: int | None = SIGNIFICANT_DIGITS) -> float | 
 
 
 def noise_floor(target_rms: float) -> float:
-    """The smallest error a metric reports: :data:`RESOLUTION` of the target's root mean square.
+    """The smallest error a metric reports: the registry's ``RESOLUTION`` (1e-9) of the target's
+    root mean square.
 
     An exact fit (Sales Records' default model: Total Profit is a product of known columns)
     leaves residuals of pure rounding, ~1e-15 of the target's size, whose last digits depend on
     the engine and the order of float operations, not on the model. Below the floor an error is
     reported as 0, so metrics of such a fit are equal on every engine and every machine."""
-    return RESOLUTION * target_rms if math.isfinite(target_rms) else 0.0
-
-
-def above_floor(value: float, floor: float) -> float:
-    """``value`` (an error size: rmse, mae, a residual's magnitude), or 0.0 below ``floor``."""
-    return 0.0 if abs(value) < floor else value
+    return Sums(0, 0, 0.0, 0.0, None, 0.0, target_rms).floor
 
 
 def metrics_record(
-    *,
-    squared_sum: float,
-    absolute_sum: float,
-    relative_sum: float | None,
-    spread: float,
-    target_rms: float,
-    mape_rows: int,
-    rows: int,
-    digits: int | None = SIGNIFICANT_DIGITS,
+    sums: Sums, path: EvaluationPath = IN_MEMORY, digits: int | None = SIGNIFICANT_DIGITS
 ) -> Metrics:
-    """The metrics of :func:`regression_metrics` from the sums of the per-row error terms
-    (squared, absolute, relative over the ``mape_rows`` non-zero targets), the target's spread
-    (sum of squared deviations) and root mean square: errors below the :func:`noise_floor` are 0
-    (and ``r2`` then 1), floats rounded to ``digits``."""
-    floor = noise_floor(target_rms)
+    """Every registered metric (``model/metric_registry.py``) by its formula for ``path`` from
+    ``sums``, then ``mape_rows`` and ``rows``: errors below the noise floor are 0 (and ``r2``
+    then 1), floats rounded to ``digits``. A metric without a formula for ``path`` is an error
+    (``tests/test_metric_registry.py`` catches it before anyone runs that path)."""
+    record: Metrics = {}
     with np.errstate(all="ignore"):  # NaN and infinity propagate
-        rmse = above_floor(math.sqrt(squared_sum / rows) if squared_sum >= 0 else math.nan, floor)
-        mae = above_floor(absolute_sum / rows, floor)
-        mape = (
-            None
-            if relative_sum is None or not mape_rows
-            else above_floor(relative_sum / mape_rows, RESOLUTION)
-        )
-        r2 = None if not spread > 0 else 1.0 if rmse == 0 else 1.0 - squared_sum / spread
-    return {
-        "rmse": round_sig(rmse, digits),
-        "mae": round_sig(mae, digits),
-        "r2": None if r2 is None else round_sig(r2, digits),
-        "mape": None if mape is None else round_sig(mape, digits),
-        "mape_rows": mape_rows,
-        "rows": rows,
-    }
+        for metric in METRICS:
+            value = metric.formulas[path](sums)
+            record[metric.name] = None if value is None else round_sig(value, digits)
+    return {**record, "mape_rows": sums.mape_rows, "rows": sums.rows}
 
 
 def regression_metrics(
     y_true: npt.ArrayLike, y_pred: npt.ArrayLike, digits: int | None = SIGNIFICANT_DIGITS
 ) -> Metrics:
-    """rmse, mae, r2, mape and row counts of predictions ``y_pred`` against ``y_true``.
+    """The registered metrics and row counts of predictions ``y_pred`` against ``y_true``.
 
     ``mape`` is a fraction (0.05 = 5 %) over rows whose target is not zero (``mape_rows`` of
     them), so zero targets cannot blow it up; it is None when every target is zero. ``r2`` is
     None when the target is constant (undefined). Errors below the :func:`noise_floor` (and a
-    mape below :data:`RESOLUTION`) are 0. Floats are rounded to ``digits`` significant digits
-    (None: unrounded).
+    mape below the registry's ``RESOLUTION``) are 0. Floats are rounded to ``digits``
+    significant digits (None: unrounded).
     """
     truth = np.asarray(y_true, dtype=np.float64)
     pred = np.asarray(y_pred, dtype=np.float64)
@@ -91,16 +71,17 @@ def regression_metrics(
         raise ValueError("no rows to score")
     error = pred - truth
     nonzero = truth != 0
-    return metrics_record(
-        squared_sum=float(np.sum(error**2)),
-        absolute_sum=float(np.sum(np.abs(error))),
-        relative_sum=float(np.sum(np.abs(error[nonzero]) / np.abs(truth[nonzero]))),
+    sums = Sums(
+        squared=float(np.sum(error**2)),
+        absolute=float(np.sum(np.abs(error))),
+        relative=float(np.sum(np.abs(error[nonzero]) / np.abs(truth[nonzero]))),
         spread=float(np.sum((truth - truth.mean()) ** 2)),
         target_rms=math.sqrt(float(np.mean(truth**2))),
         mape_rows=int(nonzero.sum()),
         rows=int(truth.size),
-        digits=digits,
+        errors=error,
     )
+    return metrics_record(sums, IN_MEMORY, digits)
 
 
 # What each test metric means, in one line: the report's metric table and `init`'s gate

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from features_pipeline.model.registry import TREE_PREDICTOR_TYPE, TREE_TYPE
+
 SCHEMA_FILE = "schema.json"
-TREE = "sklearn.tree._tree.Tree"
-PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+TREE, PREDICTOR = TREE_TYPE, TREE_PREDICTOR_TYPE  # the trusted_types of the registry's trees
 FOREST = "sklearn.ensemble._forest.RandomForestRegressor"
 DECISION_TREE = "sklearn.tree._classes.DecisionTreeRegressor"
 HIST_GB = "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor"

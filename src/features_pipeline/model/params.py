@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from features_pipeline.contracts.params import ModelInputsParams, StrictModel
+from features_pipeline.model.metric_registry import metric_names, one_of
 
-METRIC_NAMES: tuple[str, ...] = ("rmse", "mae", "r2", "mape")
-MetricName = Literal["rmse", "mae", "r2", "mape"]
+# a metric name of the registry (model/metric_registry.py) that a gate may bound
+MetricName = Annotated[str, AfterValidator(one_of(lambda: metric_names(lambda m: m.gate)))]
+# a metric scored in cross-validation (contracts: CvSummary)
+AutoMetric = Annotated[str, AfterValidator(one_of(lambda: metric_names(lambda m: m.cv)))]
 
 
 class ModelParams(StrictModel):
@@ -30,13 +33,10 @@ class ModelParams(StrictModel):
         return dict(self.params.get(self.name, {}))
 
 
-AutoMetric = Literal["rmse", "mae", "r2"]  # cross-validation scores (contracts: CvSummary)
-
-
 class AutoParams(StrictModel):
     """``train.auto``: how ``model.name: auto`` chooses (see model/auto.py)."""
 
-    metric: AutoMetric = "rmse"  # the mean CV score deciding: rmse/mae lowest, r2 highest
+    metric: AutoMetric = "rmse"  # the mean CV score deciding, best by the metric's direction
     # estimated seconds (never measured: see model/auto.py) for the candidates' CV plus the
     # final fit of any candidate tried; the cheapest candidate is always tried
     budget_s: float = Field(default=120.0, gt=0)

@@ -1,4 +1,11 @@
-"""Scikit-learn regressors selectable by name, with their hyperparameters checked up front."""
+"""Scikit-learn regressors selectable by name, with their hyperparameters checked up front.
+
+A new model is one :class:`ModelSpec` in :data:`REGISTRY` (see CONTRIBUTING.md). Its couplings
+are stated in the entry, not elsewhere: ``trusted_types`` lists the types its saved pipeline
+needs beyond skops' defaults, which ``model/artifacts.py`` allows on load (read from here) and
+which ``model/model_check.py`` must validate before anything is built (a tree's node arrays:
+``tests/test_model_artifacts.py`` fails for a trusted type it does not check).
+"""
 
 from __future__ import annotations
 
@@ -15,14 +22,18 @@ if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
 
 SEED_PARAM = "random_state"
+LEAST_SQUARES_TYPE = "features_pipeline.model.least_squares.LeastSquares"
+TREE_TYPE = "sklearn.tree._tree.Tree"
+TREE_PREDICTOR_TYPE = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
 AUTO = "auto"  # train.model.name: cross-validate the registered models, fit the best
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     """How a registered regressor is built, what its preprocessing needs and what it costs.
 
     ``estimator_path`` is imported on first use: naming a model does not load scikit-learn.
+    Every field is a keyword (no positional booleans).
     """
 
     name: str
@@ -46,6 +57,9 @@ class ModelSpec:
     # one-hot without the first value of each text column: least squares without a penalty
     # fits the same predictions (the intercept spans it) on fewer, no longer collinear columns
     drop_first_category: bool = False
+    # types of the saved pipeline beyond skops' defaults (and our encoder): allowed on load by
+    # model/artifacts.py, validated by model/model_check.py (a tree's nodes) before use
+    trusted_types: tuple[str, ...] = ()
 
     @property
     def encoding(self) -> Encoding:
@@ -74,36 +88,51 @@ REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
-            "linear",
-            "features_pipeline.model.least_squares.LeastSquares",  # LinearRegression, streamed
-            True,
-            False,
-            0.08,
-            _IN_PLACE,
+            name="linear",
+            estimator_path=LEAST_SQUARES_TYPE,  # LinearRegression, streamed
+            scale_numeric=True,
+            handles_missing=False,
+            cost=0.08,
+            defaults=_IN_PLACE,
             drop_first_category=True,
+            trusted_types=(LEAST_SQUARES_TYPE,),  # LinearRegression's state: arrays, numbers
         ),
-        ModelSpec("ridge", "sklearn.linear_model.Ridge", True, False, 0.03, _IN_PLACE),
-        ModelSpec("lasso", "sklearn.linear_model.Lasso", True, False, 0.03, _GRAM),
-        ModelSpec("elastic_net", "sklearn.linear_model.ElasticNet", True, False, 0.03, _GRAM),
+        *(
+            ModelSpec(
+                name=name,
+                estimator_path=f"sklearn.linear_model.{estimator}",
+                scale_numeric=True,
+                handles_missing=False,
+                cost=0.03,
+                defaults=defaults,
+            )
+            for name, estimator, defaults in (
+                ("ridge", "Ridge", _IN_PLACE),
+                ("lasso", "Lasso", _GRAM),
+                ("elastic_net", "ElasticNet", _GRAM),
+            )
+        ),
         ModelSpec(
-            "random_forest",
-            "sklearn.ensemble.RandomForestRegressor",
-            False,
-            True,
-            6.0,  # full-depth trees grow as rows x log(rows): an underestimate at millions
-            {"n_jobs": 1},
+            name="random_forest",
+            estimator_path="sklearn.ensemble.RandomForestRegressor",
+            scale_numeric=False,
+            handles_missing=True,
+            cost=6.0,  # full-depth trees grow as rows x log(rows): an underestimate at millions
+            defaults={"n_jobs": 1},
             size_param="n_estimators",
             size_reference=50,
+            trusted_types=(TREE_TYPE,),
         ),
         ModelSpec(
-            "hist_gradient_boosting",
-            "sklearn.ensemble.HistGradientBoostingRegressor",
-            False,
-            True,
-            1.5,  # no early stopping below 10k rows: every boosting round runs
+            name="hist_gradient_boosting",
+            estimator_path="sklearn.ensemble.HistGradientBoostingRegressor",
+            scale_numeric=False,
+            handles_missing=True,
+            cost=1.5,  # no early stopping below 10k rows: every boosting round runs
             ordinal_categories=True,
             size_param="max_iter",
             size_reference=100,
+            trusted_types=(TREE_PREDICTOR_TYPE,),
         ),
     )
 }

@@ -78,7 +78,7 @@ def seeded_sample(
     rows = keys.get_column(ROW).to_numpy()
     order = np.lexsort((rows, sample_hash(keys.get_column(column), seed)))
     chosen = np.sort(rows[order[:size]]).tolist()
-    picked = frame.filter(nw.col(ROW).is_in(chosen)).collect("polars").to_native()
+    picked: pl.DataFrame = frame.filter(nw.col(ROW).is_in(chosen)).collect("polars").to_native()
     return picked.sort(ROW)
 
 

@@ -242,6 +242,7 @@ def train_model(
     frame: pl.DataFrame,
     params: TrainParams,
     plan: PlanFile,
+    *,
     dataset: DatasetContract,
     source: str = "params.yaml",
     table: str = "feature table",

@@ -18,6 +18,7 @@ from features_pipeline.contracts.dataset import DatasetContract, read_contract
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.paths import CARD_NAME, DEFAULT_PARAMS, FEATURE_STATE
 from features_pipeline.contracts.plan_file import Kind
+from features_pipeline.engines.registry import DEFAULT_ENGINE, capabilities
 from features_pipeline.errors import UserError
 from features_pipeline.features.state import load_state
 from features_pipeline.io import temp_path, write_csv_atomic
@@ -142,7 +143,7 @@ def predict_csv(
 
 def run(args: argparse.Namespace) -> None:
     """Body of ``features-pipeline predict`` (for ``run_stage``)."""
-    if args.engine == "spark":
+    if capabilities(args.engine or DEFAULT_ENGINE).cluster:
         run_spark(args)
         return
     predict_csv(

@@ -282,9 +282,19 @@ def predict_spark(
     executor = executor or SparkExecutor(params=engine.spark)
     try:
         result = _predict_on(
-            executor, model, card_path, state, subplan, dataset, contract_path, required,
-            features, target, input_location, output, on_invalid,
-        )  # fmt: skip
+            executor,
+            model=model,
+            state=state,
+            subplan=subplan,
+            dataset=dataset,
+            contract_path=contract_path,
+            required=required,
+            features=features,
+            target=target,
+            input_location=input_location,
+            output=output,
+            on_invalid=on_invalid,
+        )
     finally:
         if opened:
             executor.close()
@@ -294,8 +304,8 @@ def predict_spark(
 
 def _predict_on(
     executor: SparkExecutor,
+    *,
     model: Any,
-    card_path: Path,
     state: Any,
     subplan: Any,
     dataset: DatasetContract,

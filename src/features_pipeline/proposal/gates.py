@@ -31,7 +31,8 @@ def _fold_values(cv: CvResult, metric: str) -> np.ndarray:
 
 
 def _floor(value: float, decimals: int = 2) -> float:
-    return math.floor(value * 10**decimals) / 10**decimals
+    scale = 10.0**decimals
+    return math.floor(value * scale) / scale
 
 
 def _ceil_sig(value: float, digits: int = 3) -> float:

@@ -11,13 +11,12 @@ from typing import Any
 from features_pipeline.contracts.card import ModelCard
 from features_pipeline.contracts.metrics_files import CvSummary
 from features_pipeline.model.gates import GateResult
+from features_pipeline.model.metric_registry import METRICS
 from features_pipeline.model.metrics import METRIC_MEANINGS
 
+# the labels of the metric registry (model/metric_registry.py), then the row counts
 METRIC_LABELS: dict[str, str] = {
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-    "mape": "MAPE (fraction, rows with a non-zero target)",
+    **{metric.name: metric.report_label for metric in METRICS},
     "mape_rows": "rows in MAPE",
     "rows": "test rows",
 }
@@ -25,12 +24,12 @@ METRIC_LABELS: dict[str, str] = {
 
 CV_LABELS: dict[str, str] = {
     "folds": "folds",
-    "rmse_mean": "RMSE (mean of folds)",
-    "rmse_std": "RMSE (std across folds)",
-    "mae_mean": "MAE (mean of folds)",
-    "mae_std": "MAE (std across folds)",
-    "r2_mean": "R² (mean of folds)",
-    "r2_std": "R² (std across folds)",
+    **{
+        f"{metric.name}_{statistic}": f"{metric.label} ({words})"
+        for metric in METRICS
+        if metric.cv
+        for statistic, words in (("mean", "mean of folds"), ("std", "std across folds"))
+    },
 }
 
 

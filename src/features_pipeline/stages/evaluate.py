@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from features_pipeline.contracts import paths
-from features_pipeline.contracts.card import read_card
+from features_pipeline.contracts.card import ModelCard, read_card
 from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.metrics_files import read_train_metrics
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import capabilities
 from features_pipeline.errors import UserError
 from features_pipeline.io import (
     atomic_dir,
@@ -44,9 +45,10 @@ def validation_metrics() -> dict[str, Any] | None:
     return metrics.read_json() if metrics.path.exists() else None
 
 
-def evaluate_on_spark(
+def evaluate_on_cluster(
     engine: EngineParams,
     model: Pipeline,
+    *,
     needed: list[str],
     features: list[str],
     target: str,
@@ -59,7 +61,7 @@ def evaluate_on_spark(
     import narwhals.stable.v2 as nw
 
     from features_pipeline.engines.base import ROW
-    from features_pipeline.engines.factory import open_executor
+    from features_pipeline.engines.registry import open_executor
     from features_pipeline.model.cluster import distributed_metrics, score_spark
     from features_pipeline.model.evaluate import ACTUAL, PREDICTED, points_table
     from features_pipeline.model.gates import check_gates
@@ -97,12 +99,6 @@ def evaluate_on_spark(
 
 
 def run(args: argparse.Namespace) -> StageFacts:
-    # the report draws its plots with matplotlib: imported when the stage runs, not on import
-    from features_pipeline.report.build import report_data
-    from features_pipeline.report.content import gate_log
-    from features_pipeline.report.html import render_html
-    from features_pipeline.report.markdown import figure_files, render_markdown
-
     params = read_params(args.params)
     evaluate = params.section("evaluate", EvaluateParams)
     train = params.section("train", TrainParams)
@@ -111,29 +107,64 @@ def run(args: argparse.Namespace) -> StageFacts:
     key = read_contract(params).row_key
     features, target = list(card.features), card.target
     needed = [*dict.fromkeys([*features, target, *key, SPLIT])]
-    table = str(paths.FEATURE_TABLE)
     schema = paths.FEATURE_TABLE.parquet_schema()
-    require_columns(schema, needed, table, f"model inputs named in {paths.MODEL_CARD}")
+    require_columns(
+        schema, needed, str(paths.FEATURE_TABLE), f"model inputs named in {paths.MODEL_CARD}"
+    )
     engine = params.section("engine", EngineParams)
     with (
         timed(log, "evaluate", features=len(features), engine=engine.name) as fields,
         model_threads(train.threads),
     ):
-        if engine.name == "spark":
-            evaluation = evaluate_on_spark(engine, model, needed, features, target, evaluate, key)
-        else:
-            # only the test rows in memory, filtered while reading (the split column is there:
-            # require_columns); split_rows still refuses a table without any
-            test_rows = paths.FEATURE_TABLE.read_parquet(needed, where=pl.col(SPLIT) == TEST)
-            test = split_rows(test_rows, TEST, table)
-            evaluation = evaluate_model(model, test, features, target, evaluate, key)
-            write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
+        evaluation = score_test_rows(
+            engine, model, needed=needed, features=features, target=target, params=evaluate, key=key
+        )
         rows = int(evaluation.metrics["rows"] or 0)
         fields.update(rows=rows)
     log.info("test %s", " ".join(f"{k}={v}" for k, v in evaluation.metrics.items()))
+    write_outputs(evaluation, card, train=train, evaluate=evaluate)
+    failed = failure_line(evaluation.gates)
+    if failed and evaluate.fail_on_gate:
+        raise UserError(f"{failed} (evaluate.fail_on_gate is true)")
+    return {"rows": rows, "cols": len(features)}
+
+
+def score_test_rows(
+    engine: EngineParams,
+    model: Pipeline,
+    *,
+    needed: list[str],
+    features: list[str],
+    target: str,
+    params: EvaluateParams,
+    key: Sequence[str],
+) -> Evaluation:
+    """The test rows scored where the engine keeps the table: on its cluster for an engine with
+    warehouse tables, else in memory (only the test rows read, filtered while reading; the split
+    column is there: require_columns; split_rows still refuses a table without any)."""
+    if capabilities(engine.name).warehouse_tables:
+        return evaluate_on_cluster(
+            engine, model, needed=needed, features=features, target=target, params=params, key=key
+        )
+    test_rows = paths.FEATURE_TABLE.read_parquet(needed, where=pl.col(SPLIT) == TEST)
+    test = split_rows(test_rows, TEST, str(paths.FEATURE_TABLE))
+    evaluation = evaluate_model(model, test, features, target, params, key)
+    write_parquet_atomic(evaluation.predictions, paths.TEST_PREDICTIONS.path)
+    return evaluation
+
+
+def write_outputs(
+    evaluation: Evaluation, card: ModelCard, *, train: TrainParams, evaluate: EvaluateParams
+) -> None:
+    """Gate lines in the log; plot data, the HTML and Markdown report and metrics.json."""
+    # the report draws its plots with matplotlib: imported when the stage runs, not on import
+    from features_pipeline.report.build import report_data
+    from features_pipeline.report.content import gate_log
+    from features_pipeline.report.html import render_html
+    from features_pipeline.report.markdown import figure_files, render_markdown
+
     for gate in evaluation.gates:
         log.log(*gate_log(gate))
-
     write_csv_atomic(evaluation.points, paths.PREDICTION_POINTS.path)
     write_csv_atomic(evaluation.importance, paths.IMPORTANCE.path)
     with timed(log, "report"):
@@ -154,17 +185,8 @@ def run(args: argparse.Namespace) -> StageFacts:
                 (folder / name).write_text(svg, encoding="utf-8")
         write_text_atomic(render_markdown(report), paths.REPORT_MD.path)
     write_json_atomic(evaluation.metrics_record(), paths.TEST_METRICS.path)
-    log.info(
-        "wrote %s, %s, %s (+ %s/)",
-        paths.TEST_METRICS,
-        paths.REPORT_HTML,
-        paths.REPORT_MD,
-        paths.REPORT_FIGURES,
-    )
-    failed = failure_line(evaluation.gates)
-    if failed and evaluate.fail_on_gate:
-        raise UserError(f"{failed} (evaluate.fail_on_gate is true)")
-    return {"rows": rows, "cols": len(features)}
+    written = (paths.TEST_METRICS, paths.REPORT_HTML, paths.REPORT_MD)
+    log.info("wrote %s (+ %s/)", ", ".join(map(str, written)), paths.REPORT_FIGURES)
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ import argparse
 from features_pipeline.contracts import paths
 from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.params import read_params
-from features_pipeline.engines.factory import open_executor
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import open_executor
 from features_pipeline.features.engine import fit_transform_file
 from features_pipeline.features.params import FeaturesParams
 from features_pipeline.features.plan import load_plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -17,6 +18,7 @@ from features_pipeline.contracts.dataset import (
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import capabilities, engine_names
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_table
@@ -27,6 +29,11 @@ from features_pipeline.ingest.table import synthetic_as_declared, with_row_numbe
 from features_pipeline.io import write_parquet_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.runner import StageFacts, main_for
+
+if TYPE_CHECKING:
+    import narwhals.stable.v2 as nw
+
+    from features_pipeline.engines.spark import SparkExecutor
 
 log = get_logger("stages.ingest")
 
@@ -81,7 +88,7 @@ def read_checked(path: Path, dataset: DatasetContract, contract: Path) -> pl.Dat
 
 
 def load_source(
-    params: IngestParams, params_file: Path, dataset: DatasetContract, contract: Path
+    params: IngestParams, params_file: Path, *, dataset: DatasetContract, contract: Path
 ) -> pl.DataFrame:
     """Generate the synthetic sample or read the CSV named by ``ingest.source``, then check it
     against the raw contract of ``dataset``."""
@@ -124,16 +131,51 @@ def ingest_on_spark(
     params: IngestParams,
     split: SplitParams,
     params_file: Path,
+    *,
     dataset: DatasetContract,
     contract: Path,
     engine: EngineParams,
 ) -> tuple[int, int, dict[str, int]]:
-    """Ingest on Spark: the CSV read, the raw contract checked and the split assigned on the
-    cluster, the table written to the warehouse (its manifest at data/interim/); the synthetic
-    sample is generated here and shipped. Returns (rows, cols, rows per split)."""
+    """Ingest on an engine whose tables live in a warehouse (Spark SQL reads the CSV: another
+    such engine brings its own reader): the CSV read, the raw contract checked and the split
+    assigned on the cluster, the table written to the warehouse (its manifest at
+    data/interim/); the synthetic sample is generated here and shipped. Returns (rows, cols,
+    rows per split)."""
     import narwhals.stable.v2 as nw
 
     from features_pipeline.engines.spark import SparkExecutor
+
+    output = paths.INTERIM_TABLE.path
+    executor = SparkExecutor.open(engine)
+    with executor:
+        if params.is_synthetic:
+            frame = load_source(params, params_file, dataset=dataset, contract=contract)
+            frame = assign_split(
+                frame, **split.model_dump(), dataset=dataset, source=str(params_file)
+            )
+            table = executor.from_polars(frame)
+        else:
+            table = read_on_spark(
+                executor, params, split, params_file=params_file, dataset=dataset, contract=contract
+            )
+        rows, cols = executor.write_parquet(table, output)
+        written = executor.scan_parquet(output)
+        per_split = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
+    return rows, cols, {str(name): int(n) for name, n in sorted(per_split)}
+
+
+def read_on_spark(
+    executor: SparkExecutor,
+    params: IngestParams,
+    split: SplitParams,
+    *,
+    params_file: Path,
+    dataset: DatasetContract,
+    contract: Path,
+) -> nw.LazyFrame[Any]:
+    """The CSV read by Spark, checked against the raw contract and split, on the cluster."""
+    import narwhals.stable.v2 as nw
+
     from features_pipeline.ingest.contract_on_engine import check_raw_contract_lazy
     from features_pipeline.ingest.spark_csv import (
         list_csv_parts,
@@ -142,38 +184,24 @@ def ingest_on_spark(
     )
     from features_pipeline.ingest.spark_split import assign_split_spark
 
-    output = paths.INTERIM_TABLE.path
-    executor = SparkExecutor(params=engine.spark)
-    with executor:
-        if params.is_synthetic:
-            frame = load_source(params, params_file, dataset, contract)
-            frame = assign_split(
-                frame, **split.model_dump(), dataset=dataset, source=str(params_file)
-            )
-            table = executor.from_polars(frame)
-        else:
-            sources, named = spark_sources(params, params_file)
-            if is_uri(params.source):
-                sources = list_csv_parts(executor.spark, params.source)
-            read = read_csv_spark(executor.spark, sources, dataset, str(contract))
-            table = nw.from_native(with_row_number_spark(read, dataset))
-            one_file = len(sources) == 1
-            with status("checking the raw contract on the cluster"):
-                check_raw_contract_lazy(
-                    table,
-                    named,
-                    dataset,
-                    first_row=FIRST_DATA_LINE if one_file else 1,
-                    row_word="line" if one_file else "row",
-                )
-            split_table = assign_split_spark(
-                table.to_native(), **split.model_dump(), dataset=dataset, source=str(params_file)
-            )
-            table = nw.from_native(split_table)
-        rows, cols = executor.write_parquet(table, output)
-        written = executor.scan_parquet(output)
-        per_split = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
-    return rows, cols, {str(name): int(n) for name, n in sorted(per_split)}
+    sources, named = spark_sources(params, params_file)
+    if is_uri(params.source):
+        sources = list_csv_parts(executor.spark, params.source)
+    read = read_csv_spark(executor.spark, sources, dataset, str(contract))
+    table = nw.from_native(with_row_number_spark(read, dataset))
+    one_file = len(sources) == 1
+    with status("checking the raw contract on the cluster"):
+        check_raw_contract_lazy(
+            table,
+            named,
+            dataset,
+            first_row=FIRST_DATA_LINE if one_file else 1,
+            row_word="line" if one_file else "row",
+        )
+    split_table = assign_split_spark(
+        table.to_native(), **split.model_dump(), dataset=dataset, source=str(params_file)
+    )
+    return nw.from_native(split_table)
 
 
 def run(args: argparse.Namespace) -> StageFacts:
@@ -184,10 +212,10 @@ def run(args: argparse.Namespace) -> StageFacts:
     engine = params.section("engine", EngineParams)
     dataset = load_contract(contract)
     output = paths.INTERIM_TABLE.path
-    if engine.name == "spark":
-        with timed(log, "ingest", source=ingest.source, engine="spark") as fields:
+    if capabilities(engine.name).warehouse_tables:
+        with timed(log, "ingest", source=ingest.source, engine=engine.name) as fields:
             rows, cols, counts = ingest_on_spark(
-                ingest, split, args.params, dataset, contract, engine
+                ingest, split, args.params, dataset=dataset, contract=contract, engine=engine
             )
             fields.update(rows=rows, cols=cols, **counts)
         log.info("wrote %s (the table is in %s)", output, engine.spark.warehouse)
@@ -195,10 +223,11 @@ def run(args: argparse.Namespace) -> StageFacts:
     if is_uri(ingest.source):
         raise UserError(
             f"{args.params}: ingest.source: {ingest.source!r} is cluster storage, which only "
-            "engine.name: spark reads; copy the CSV into data/raw/ for the local engines"
+            f"engine.name: {' or '.join(engine_names(lambda can: can.warehouse_tables))} reads; "
+            "copy the CSV into data/raw/ for the local engines"
         )
     with timed(log, "ingest", source=ingest.source) as fields:
-        frame = load_source(ingest, args.params, dataset, contract)
+        frame = load_source(ingest, args.params, dataset=dataset, contract=contract)
         frame = assign_split(frame, **split.model_dump(), dataset=dataset, source=str(args.params))
         write_parquet_atomic(frame, output)
         counts = dict(frame.get_column(SPLIT).value_counts().sort(SPLIT).iter_rows())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 from features_pipeline.contracts import paths
@@ -16,8 +17,8 @@ from features_pipeline.contracts.plan_file import (
     read_plan_file,
 )
 from features_pipeline.contracts.text import did_you_mean
-from features_pipeline.engines.factory import open_executor
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.registry import capabilities, open_executor
 from features_pipeline.errors import UserError
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, status, timed
@@ -43,14 +44,9 @@ def run(args: argparse.Namespace) -> StageFacts:
     columns = list(paths.FEATURE_TABLE.parquet_schema())
     train = params.section("train", ModelInputsParams)
     inputs = model_inputs(train, plan, str(args.params), dataset.target, dataset.absent(columns))
-    for name in inputs.features:  # a typo in params (a planned feature missing from the table is
-        if name not in columns and name not in plan:  # the table's fault: its schema check says so)
-            raise UserError(
-                f"{args.params}: train.features: unknown column {name!r}"
-                f"{did_you_mean(name, columns)} (not in {paths.FEATURE_TABLE})"
-            )
+    check_feature_names(inputs.features, columns, plan, source=str(args.params))
     engine = params.section("engine", EngineParams)
-    if engine.name == "polars":
+    if capabilities(engine.name).in_memory:
         frame = paths.FEATURE_TABLE.read_parquet()
         rows, cols = frame.height, frame.width
         with (
@@ -60,7 +56,7 @@ def run(args: argparse.Namespace) -> StageFacts:
             result = validate_feature_table(frame, plan, inputs, validate, dataset)
             fields.update(checks=result.checks_run, failed=result.checks_failed)
     else:
-        result = validate_on_engine(engine, plan, inputs, validate, dataset)
+        result = validate_on_engine(engine, plan, inputs=inputs, params=validate, dataset=dataset)
         rows, cols = result.rows["total"], len(columns)
     # Written on failure too, for inspection; DVC records them only when the stage passes.
     # nulls: two totals as metrics, the per-column counts as a list (not a metric: see null_summary)
@@ -80,9 +76,23 @@ def run(args: argparse.Namespace) -> StageFacts:
     return {"rows": rows, "cols": cols, "checks": result.checks_run}
 
 
+def check_feature_names(
+    features: Sequence[str], columns: Sequence[str], plan: PlanFile, *, source: str
+) -> None:
+    """A typo in ``train.features`` is the params' fault (a planned feature missing from the
+    table is the table's: its schema check says so)."""
+    for name in features:
+        if name not in columns and name not in plan:
+            raise UserError(
+                f"{source}: train.features: unknown column {name!r}"
+                f"{did_you_mean(name, columns)} (not in {paths.FEATURE_TABLE})"
+            )
+
+
 def validate_on_engine(
     engine: EngineParams,
     plan: PlanFile,
+    *,
     inputs: ModelInputs,
     params: ValidateParams,
     dataset: DatasetContract,

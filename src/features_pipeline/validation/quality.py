@@ -10,7 +10,8 @@ import polars as pl
 
 from features_pipeline.contracts.dtypes import parse_dtype
 from features_pipeline.contracts.plan_file import PlanFile
-from features_pipeline.validation.findings import Case, Finding, Severity, outcome
+from features_pipeline.validation.findings import Case, Finding, outcome
+from features_pipeline.validation.params import Severity
 
 NULL_FRACTION = "null fraction <= "  # check name prefix; the limit follows
 

@@ -169,4 +169,5 @@ def failed_checks(failure_cases: pl.DataFrame) -> int:
         .then(pl.col("failure_case"))
         .otherwise(pl.col("column"))
     )
-    return failure_cases.select(pl.struct(column.alias("c"), pl.col("check")).n_unique()).item()
+    pairs = failure_cases.select(pl.struct(column.alias("c"), pl.col("check")).n_unique())
+    return int(pairs.item())

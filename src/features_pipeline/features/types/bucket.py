@@ -8,7 +8,8 @@ import narwhals.stable.v2 as nw
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from features_pipeline.features.types.base import FittedFeature, Kind, Schema, require_numeric
+from features_pipeline.contracts.plan_file import Kind
+from features_pipeline.features.types.base import FittedFeature, Schema, require_numeric
 
 
 def bin_index(value: nw.Expr, edges: list[nw.Expr]) -> nw.Expr:

@@ -7,10 +7,10 @@ from typing import ClassVar, Literal
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from features_pipeline.contracts.plan_file import Kind
 from features_pipeline.features.types.base import (
     Feature,
     Keys,
-    Kind,
     RowOrder,
     Schema,
     require_numeric,

@@ -7,7 +7,8 @@ from typing import ClassVar
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from features_pipeline.features.types.base import Feature, Keys, Kind, RowOrder, Schema
+from features_pipeline.contracts.plan_file import Kind
+from features_pipeline.features.types.base import Feature, Keys, RowOrder, Schema
 
 
 class WindowFeature(Feature):
