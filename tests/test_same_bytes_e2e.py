@@ -23,7 +23,13 @@ from pathlib import Path
 import pytest
 from support import command_env, copy_tracked_files, init_git_repo, run_command
 
-from features_pipeline.kernels import NATIVE_SWITCH, cpu_flags
+from features_pipeline.kernels import (
+    NATIVE_SWITCH,
+    NUMPY_DISABLE,
+    NUMPY_ENABLE,
+    OPENBLAS,
+    cpu_flags,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.machines]
 
@@ -52,10 +58,20 @@ OTHER_RUN_SETTINGS = {
 }
 
 
+def machine_env(settings: dict[str, str]) -> dict[str, str]:
+    """The commands' environment on the simulated machine: ``settings`` over a shell that has
+    none of the kernel variables (this test process pinned its own when it imported the
+    package, and its children would inherit them)."""
+    base = {
+        name: value
+        for name, value in command_env().items()
+        if name not in (OPENBLAS, NUMPY_ENABLE, NUMPY_DISABLE, NATIVE_SWITCH)
+    }
+    return {**base, **settings}
+
+
 def run_in(repo: Path, args: list[str], extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args, cwd=repo, env={**command_env(), **extra}, capture_output=True, text=True
-    )
+    result = subprocess.run(args, cwd=repo, env=machine_env(extra), capture_output=True, text=True)
     assert result.returncode == 0, f"{args} with {extra}: {result.stdout}{result.stderr}"
     return result
 
@@ -111,7 +127,7 @@ KERNELS_SCRIPT = (
 def kernels_under(settings: dict[str, str]) -> dict[str, str]:
     result = subprocess.run(
         [sys.executable, "-c", KERNELS_SCRIPT],
-        env={**command_env(), **settings},
+        env=machine_env(settings),
         capture_output=True,
         text=True,
         check=True,
