@@ -89,9 +89,9 @@ def read_table(data: TableLike, contract: ContractLike) -> pl.DataFrame:
     it), a parquet path, a Polars ``LazyFrame`` (collected) or a pandas ``DataFrame``; with a
     ``row_number`` (1, 2, ...) as ingest adds it when the contract declares no one-column key.
 
-    >>> import pandas as pd
+    >>> import polars as pl
     >>> contract = {"name": "t", "target": "y", "columns": {"y": {"type": "float"}}}
-    >>> read_table(pd.DataFrame({"y": [1.5, 2.5]}), contract).rows()
+    >>> read_table(pl.LazyFrame({"y": [1.5, 2.5]}), contract).rows()
     [(1.5, 1), (2.5, 2)]
     """
     from features_pipeline.ingest.table import with_row_number

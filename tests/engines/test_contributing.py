@@ -79,6 +79,7 @@ def clip_type() -> Iterator[type[Feature]]:
     FEATURE_TYPES.update(before)
 
 
+@pytest.mark.duckdb  # its conformance run includes DuckDB
 def test_a_feature_type_is_one_class(clip_type: type[Feature]) -> None:
     assert "| `clip` |" in catalog_markdown()  # the catalog reads the class's docstring
     assert {"name": "units_clipped", "type": "clip", "column": "Units Sold", "lower": 1,

@@ -83,10 +83,11 @@ def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
             "engine.duckdb: Parser Error: Memory must have a number (e.g. 1GB)",
             marks=pytest.mark.duckdb,
         ),
-        (  # accepted by DuckDB, then out of memory in the first query
+        pytest.param(  # accepted by DuckDB, then out of memory in the first query
             {"name": "duckdb", "duckdb": {"memory_limit": "1KB"}},
             "engine.duckdb.memory_limit: 1KB is not enough: DuckDB stopped with 'Out of Memory "
             "Error: ",
+            marks=pytest.mark.duckdb,
         ),
         (
             {"name": "spark", "spark": {"remote": "localhost:15002"}},
