@@ -18,10 +18,10 @@ from model_support import DEFAULT_FEATURES, feature_table, plan, train_params
 from sales_columns import SALES
 
 from features_pipeline.contracts.card import parse_card
-from features_pipeline.model.evaluate import evaluate_model
-from features_pipeline.model.metrics import METRIC_MEANINGS
+from features_pipeline.model.evaluate import Evaluation, evaluate_model
+from features_pipeline.model.metrics import METRIC_MEANINGS, mape_caveat
 from features_pipeline.model.params import EvaluateParams
-from features_pipeline.model.train import train_metrics, train_model
+from features_pipeline.model.train import TrainResult, train_metrics, train_model
 from features_pipeline.report import plots
 from features_pipeline.report.build import importance_caption, report_data
 from features_pipeline.report.content import (
@@ -58,14 +58,21 @@ CARD = parse_card(
 
 
 @pytest.fixture(scope="module")
-def report() -> ReportData:
+def scored() -> tuple[TrainResult, pl.DataFrame, EvaluateParams, Evaluation]:
     table = feature_table(400, seed=2)
     result = train_model(table, train_params("ridge"), plan(), dataset=SALES)
-    test = table.filter(pl.col("split") == "test")
     params = EvaluateParams.model_validate(
         {"gates": {"r2": {"min": 0.5}, "rmse": {"max": 1.0}}, "importance": {"repeats": 1}}
     )
+    test = table.filter(pl.col("split") == "test")
     evaluation = evaluate_model(result.model, test, DEFAULT_FEATURES, "Total Profit", params)
+    return result, table, params, evaluation
+
+
+@pytest.fixture(scope="module")
+def report(scored: tuple[TrainResult, pl.DataFrame, EvaluateParams, Evaluation]) -> ReportData:
+    result, table, params, evaluation = scored
+    test = table.filter(pl.col("split") == "test")
     return report_data(
         evaluation,
         cv_summary=train_metrics(result).cv,
@@ -401,3 +408,22 @@ def test_each_metric_is_explained_in_one_line_and_a_meaningless_one_is_flagged(
     rows = {label: meaning for label, _, meaning in metric_rows(replace(report, caveats=None))}
     assert rows["MAPE (fraction, rows with a non-zero target)"] == METRIC_MEANINGS["mape"]
     assert rows["R²"] == METRIC_MEANINGS["r2"]
+
+
+def test_a_cluster_evaluation_is_reported_from_its_plot_sample(
+    scored: tuple[TrainResult, pl.DataFrame, EvaluateParams, Evaluation],
+) -> None:
+    """On a cluster engine the scored test rows stay in the warehouse (no local predictions):
+    the report still builds, the MAPE caveat judged on the seeded plot sample."""
+    result, _, params, evaluation = scored
+    on_cluster = replace(evaluation, predictions=pl.DataFrame())
+    built = report_data(
+        on_cluster,
+        cv_summary=train_metrics(result).cv,
+        cv_folds=result.cv.fold_table(),
+        card=CARD,
+        params={"evaluate": params.model_dump(mode="json")},
+    )
+    caveat = mape_caveat(evaluation.points.get_column("actual").to_numpy())
+    assert built.caveats == ({"mape": caveat} if caveat else None)
+    assert built.metrics == evaluation.metrics

@@ -85,8 +85,11 @@ def report_data(
 ) -> ReportData:
     """Everything the HTML and Markdown reports show (``quality``: metrics/validation.json)."""
     target = card.target
-    actual = evaluation.predictions.get_column(ACTUAL).to_numpy()
-    caveat = mape_caveat(actual)
+    # every test row where this process has them; on a cluster engine (they stay in the
+    # warehouse) the seeded plot sample
+    scored = evaluation.predictions
+    actual = (scored if ACTUAL in scored.columns else evaluation.points).get_column(ACTUAL)
+    caveat = mape_caveat(actual.to_numpy())
     return ReportData(
         title=f"Evaluation: {card.model.name} predicting {target}",
         metrics=evaluation.metrics,
