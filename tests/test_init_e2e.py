@@ -132,7 +132,7 @@ def hand_cv_rmse(repo: Path, table: Table, train: dict[str, Any], model: str) ->
     params_model = TrainParams.model_validate(
         {**train, "features": list(table.hand_inputs), "model": chosen}
     )
-    result = train_model(features, params_model, plan.to_plan_file(), dataset)
+    result = train_model(features, params_model, plan.to_plan_file(), dataset=dataset)
     return float(result.cv.summary()["rmse_mean"] or 0.0)
 
 
