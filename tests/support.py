@@ -231,4 +231,4 @@ def missing_engine_reason(marker: str) -> str | None:
     module, extra = OPTIONAL_ENGINES[marker]
     if find_spec(module) is not None:
         return None
-    return f"{module} is not installed (pip install -c requirements.lock -e '.[{extra}]')"
+    return f"{module} is not installed (pip install -r requirements/all.txt: the {extra} extra)"

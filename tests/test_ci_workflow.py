@@ -38,13 +38,27 @@ def test_least_privilege_and_one_run_per_branch() -> None:
     assert "github.ref" in workflow["concurrency"]["group"]
 
 
-def test_dependencies_are_updated_and_pinned_for_every_python() -> None:
+def locked(lock: str) -> dict[str, str]:
+    """{distribution: version} of a requirements/ lock, names normalised (PEP 503)."""
+    text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, flags=re.MULTILINE)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins}
+
+
+def test_dependencies_are_updated_and_locked_with_hashes_for_every_python() -> None:
     updates = load(".github/dependabot.yml")["updates"]
     assert {update["package-ecosystem"] for update in updates} == {"pip", "github-actions"}
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", lock, flags=re.MULTILINE)
-    assert len(pins) > 100
-    assert "python_version" not in lock  # one resolution for every Python
+    everything, light = locked("all.txt"), locked("dev.txt")
+    assert len(everything) > 100
+    assert {"duckdb", "pyspark", "polars", "scikit-learn", "dvc"} <= everything.keys()
+    assert light.items() <= everything.items()  # the light set-up: the same versions, fewer
+    assert {"duckdb", "pyspark"}.isdisjoint(light)
+    for lock in ("all.txt", "dev.txt"):
+        text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
+        assert "python_version" not in text  # one resolution for every Python
+        # every pin is hash-checked: pip refuses to install a file whose sha256 is not listed
+        for entry in re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2]):
+            assert "--hash=sha256:" in entry, entry.splitlines()[0]
     ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install -q -c requirements.lock -e '.[all]'" in ci_run
+    assert "pip install -q -r requirements/all.txt && pip install -q --no-deps -e ." in ci_run
     assert "mypy --strict" in ci_run

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,14 @@ from features_pipeline.compare.rows import rows_from_exp_show
 from features_pipeline.errors import UserError
 
 METRICS = "metrics/metrics.json"
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "DVC_NO_ANALYTICS": "1",
+}
 BASE_PARAMS = {"train": {"model": {"name": "hist_gradient_boosting"}, "cv_folds": 5}}
 
 
@@ -393,3 +403,52 @@ def test_param_columns_are_named_by_the_shortest_ending_that_names_one() -> None
         "a.x": "a.x",
         "b.x": "b.x",
     }
+
+
+def test_the_fakes_have_the_shape_real_dvc_prints(tmp_path: Path) -> None:
+    """The payloads above are what `dvc exp show --json` of the pinned DVC prints, field for field
+    that the rows read: a real DVC project, one commit, a metrics file and two params files.
+
+    Why not ``dvc.api.exp_show()``: its flat records drop which file a metric comes from (bare
+    ``rmse`` unless two files share a key), and stringify ``None``, booleans and lists ("True",
+    "['Region', ...]"), so neither ``--metrics-file`` nor the params columns could be kept exact.
+    """
+    project = tmp_path / "project"
+    project.mkdir()
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=project, check=True, capture_output=True, env=GIT_ENV)
+
+    run("git", "init", "-q", "-b", "main")
+    run("dvc", "init", "-q")
+    (project / "metrics").mkdir()
+    metrics = {"rmse": 2687.33, "r2": 0.997313, "rows": 100, "gates": {"r2": {"min": 0.99}}}
+    (project / METRICS).write_text(json.dumps(metrics), encoding="utf-8")
+    (project / "metrics/timing").mkdir()
+    (project / "metrics/timing/train.json").write_text('{"seconds": 1.5}', encoding="utf-8")
+    (project / "params.yaml").write_text(
+        "train:\n  model: {name: ridge}\n  features: [Region, Units Sold]\n  max_rows: null\n",
+        encoding="utf-8",
+    )
+    (project / "dvc.yaml").write_text(
+        "metrics: [metrics/metrics.json, metrics/timing/train.json]\nparams: [params.yaml]\n",
+        encoding="utf-8",
+    )
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "baseline")
+
+    rows = rows_from_exp_show(read_exp_show(project), METRICS)
+
+    assert [(row.kind, row.name) for row in rows] == [
+        ("workspace", "workspace"),
+        ("commit", "main"),
+    ]
+    for row in rows:
+        assert row.metrics == {"rmse": 2687.33, "r2": 0.997313, "rows": 100, "gates.r2.min": 0.99}
+        assert row.params == {
+            "train.model.name": "ridge",
+            "train.features": '["Region", "Units Sold"]',
+            "train.max_rows": None,
+        }
+        assert row.seconds == 1.5
+        assert row.finished

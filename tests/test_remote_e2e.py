@@ -94,7 +94,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     if not SSHD.is_file():
         missing.append(f"{SSHD} not found: apt-get install openssh-server (.ci/run does)")
     if find_spec("dvc_ssh") is None:  # DVC's ssh remote: in the all extra, not in dev
-        missing.append("dvc-ssh is not installed (pip install -c requirements.lock -e '.[all]')")
+        missing.append("dvc-ssh is not installed (pip install -r requirements/all.txt)")
     if missing:
         if os.environ.get("CI"):
             pytest.fail("; ".join(missing))

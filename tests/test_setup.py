@@ -43,7 +43,7 @@ def readme_commands() -> list[str]:
 
 def test_the_readme_starts_with_two_commands_installing_the_dev_extra() -> None:
     setup, tests = readme_commands()
-    assert "pip install -c requirements.lock -e '.[dev]'" in setup
+    assert "pip install -r requirements/dev.txt && pip install --no-deps -e ." in setup
     assert setup.endswith("&& dvc repro")
     assert tests == ". .venv/bin/activate && pytest"
 
@@ -56,7 +56,7 @@ def test_the_default_set_up_installs_no_heavy_engine() -> None:
 def test_ci_installs_everything_and_runs_the_readme_test_command() -> None:
     assert requirement_names("all") >= HEAVY | requirement_names("dev")
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install -q -c requirements.lock -e '.[all]'" in ci
+    assert "pip install -q -r requirements/all.txt && pip install -q --no-deps -e ." in ci
     test_command = readme_commands()[1]
     assert any(line.startswith(test_command + " ") for line in ci.splitlines())
 
@@ -68,7 +68,7 @@ def test_an_engine_test_without_its_package_skips_with_the_extra_to_install(
     module, extra = OPTIONAL_ENGINES[marker]
     monkeypatch.setattr(support, "find_spec", lambda name: None)
     assert missing_engine_reason(marker) == (
-        f"{module} is not installed (pip install -c requirements.lock -e '.[{extra}]')"
+        f"{module} is not installed (pip install -r requirements/all.txt: the {extra} extra)"
     )
     monkeypatch.setattr(support, "find_spec", lambda name: object())
     assert missing_engine_reason(marker) is None

@@ -39,7 +39,7 @@ PLACEMENT: dict[str, tuple[str, tuple[str, ...]]] = {
 _LOSS = "sklearn._loss.loss"
 _CY_LOSS = "sklearn._loss._loss"
 # Every (skops loader, type) a model of our registry is saved as (sklearn/skops versions of
-# requirements.lock; hist_gradient_boosting with each regression loss). Anything else anywhere
+# requirements/all.txt; hist_gradient_boosting with each regression loss). Anything else anywhere
 # in the schema (a FunctionNode, a ReduceNode, a type skops trusts but we never write) is refused
 # before skops builds or even imports anything. tests/test_model_artifacts.py checks that the
 # registry's models use exactly these.
