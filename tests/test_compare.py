@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -405,7 +406,9 @@ def test_param_columns_are_named_by_the_shortest_ending_that_names_one() -> None
     }
 
 
-def test_the_fakes_have_the_shape_real_dvc_prints(tmp_path: Path) -> None:
+def test_the_fakes_have_the_shape_real_dvc_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The payloads above are what `dvc exp show --json` of the pinned DVC prints, field for field
     that the rows read: a real DVC project, one commit, a metrics file and two params files.
 
@@ -415,9 +418,17 @@ def test_the_fakes_have_the_shape_real_dvc_prints(tmp_path: Path) -> None:
     """
     project = tmp_path / "project"
     project.mkdir()
+    venv_bin = str(Path(sys.executable).parent)  # this venv's dvc, activated or not
+    monkeypatch.setenv("PATH", f"{venv_bin}{os.pathsep}{os.environ['PATH']}")
 
     def run(*args: str) -> None:
-        subprocess.run(args, cwd=project, check=True, capture_output=True, env=GIT_ENV)
+        subprocess.run(
+            args,
+            cwd=project,
+            check=True,
+            capture_output=True,
+            env={**GIT_ENV, "PATH": os.environ["PATH"]},
+        )
 
     run("git", "init", "-q", "-b", "main")
     run("dvc", "init", "-q")
