@@ -196,11 +196,21 @@ def test_stage_script(case_project: Path, case: Case) -> None:
 # DVC looks `features` up by walking every node of the spec, aliases expanded: it hangs
 DVC_HANGS = {"alias-bomb"}
 HANG = "DVC's lookup of `features` walks every expanded alias and hangs; the stage refuses it"
+# DVC parses the spec as a params file, so every file- and YAML-level case runs under `dvc repro`
+# too; past that, DVC sees a valid list and runs the stage as the script cases above do, so of the
+# per-feature cases three run under DVC (unknown-type, unknown-column, cycle) and these do not.
+FEATURE_LEVEL_SCRIPT_ONLY = {
+    "missing-type", "missing-name", "name-not-string", "unknown-key", "missing-key",
+    "wrong-type-int", "wrong-type-list", "wrong-type-bool", "bad-agg", "bad-part", "bad-op",
+    "duplicate-name", "collides-with-input", "unknown-column-in-by", "self-reference",
+    "non-numeric-input", "date-part-of-number",
+}  # fmt: skip
 UNDER_DVC = [
     pytest.param(case, id=case.id, marks=pytest.mark.skip(reason=HANG))
     if case.id in DVC_HANGS
     else pytest.param(case, id=case.id)
     for case in CASES
+    if case.id not in FEATURE_LEVEL_SCRIPT_ONLY
 ]
 
 
@@ -222,3 +232,4 @@ def test_the_suite_is_broad() -> None:
     assert len(CASES) >= 35
     assert len({case.id for case in CASES}) == len(CASES)
     assert DVC_HANGS.issubset(case.id for case in CASES)
+    assert FEATURE_LEVEL_SCRIPT_ONLY.issubset(case.id for case in CASES)
