@@ -58,7 +58,7 @@ def test_ci_installs_everything_and_runs_the_readme_test_command() -> None:
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install -q -r requirements/all.txt && pip install -q --no-deps -e ." in ci
     test_command = readme_commands()[1]
-    assert any(line.startswith(test_command + " ") for line in ci.splitlines())
+    assert any(line.strip().startswith(test_command + " ") for line in ci.splitlines())
 
 
 @pytest.mark.parametrize("marker", sorted(OPTIONAL_ENGINES))
