@@ -44,7 +44,12 @@ from features_pipeline.contracts.table_manifest import (
 )
 from features_pipeline.engines.base import ROW, Capabilities, Executor
 from features_pipeline.engines.params import EngineParams, SparkParams, is_local_master
-from features_pipeline.engines.spark_watch import Watchdog, bounded_retries, progress_log
+from features_pipeline.engines.spark_watch import (
+    Watchdog,
+    bounded_retries,
+    no_retries,
+    progress_log,
+)
 from features_pipeline.errors import UserError
 from features_pipeline.io import atomic_dir
 
@@ -227,8 +232,11 @@ class SparkExecutor(Executor):
         if watchdog is not None:
             watchdog.stop()
             lost = lost or watchdog.lost is not None
-        if self.owns_session and not lost:
-            self.spark.stop()
+        if not lost:
+            if self.owns_session:
+                self.spark.stop()
+        elif self.params.remote is not None:
+            forget_lost_server(self.spark)
 
     def __exit__(self, *exc: object) -> None:
         """Closes the session; a stage interrupted by a lost Spark Connect server (or failing
@@ -238,6 +246,13 @@ class SparkExecutor(Executor):
         self.release(lost=lost is not None)
         if lost is not None:
             raise lost from None
+
+
+def forget_lost_server(session: Any) -> None:
+    """Close a Connect session's channel without waiting on its lost server (no retries, so
+    neither this nor the release at exit waits out the retry policy)."""
+    session.client.set_retry_policies([no_retries()])
+    session.client.close()
 
 
 def first_line(error: BaseException) -> str:
@@ -448,6 +463,7 @@ def connect_session(url: str, params: SparkParams, conf: dict[str, str]) -> Sess
         lost = lost_server(watchdog, error, url)
         if lost is None:
             raise
+        forget_lost_server(session)
         raise lost from None
     return session
 

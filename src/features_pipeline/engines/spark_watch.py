@@ -6,17 +6,18 @@ with one line within ``engine.spark.server_timeout_s`` (+ :data:`GRACE_S`), neve
 - :class:`Watchdog` asks the server every :data:`PROBE_S` seconds for a fresh gRPC handshake on a
   channel of its own. A server that is gone (refused) or stalled (the port accepts, nobody
   answers: out of memory, stopped) for ``server_timeout_s`` is *lost*: the watchdog interrupts the
-  stage's thread, whose executor turns that into one line; if that thread is stuck in native code,
-  the watchdog prints the line itself and ends the process after :data:`GRACE_S` seconds (the
-  stage's outputs are written atomically, so the previous ones stay).
+  stage's thread (SIGINT), whose executor turns that into one line; if that thread does not end
+  within :data:`GRACE_S` seconds (stuck in native code, or SIGINT ignored), the watchdog prints the
+  line itself and ends the process (the stage's outputs are written atomically, so the previous
+  ones stay). After a loss the client gives up at once (no retries, no release at exit).
 - Progress of long queries (tasks done of all) is logged every :data:`PROGRESS_EVERY_S` seconds.
 """
 
 from __future__ import annotations
 
-import _thread
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -51,6 +52,22 @@ def bounded_retries(total_s: float) -> Any:
     )
 
 
+def interrupt_main_thread() -> None:
+    """A real SIGINT to the main thread (it wakes a blocking wait there, which
+    ``_thread.interrupt_main`` does not), when Python's own handler would turn it into
+    KeyboardInterrupt; otherwise the watchdog's grace period ends the process."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
+def no_retries() -> Any:
+    """A retry policy that gives up at once: for the calls after a server is known lost (the
+    session's release at exit would otherwise wait out the retries)."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    return DefaultPolicy(max_retries=0)
+
+
 def server_answers(url: str, timeout: float) -> bool:
     """Whether the Spark Connect server at ``url`` completes a gRPC handshake within ``timeout``."""
     import grpc  # type: ignore[import-untyped]
@@ -69,8 +86,16 @@ def server_answers(url: str, timeout: float) -> bool:
 class Watchdog:
     """Probes a Spark Connect server while a stage uses it (see the module's docstring)."""
 
-    def __init__(self, url: str, timeout_s: float, what: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float,
+        what: str,
+        probe_s: float = PROBE_S,
+        grace_s: float = GRACE_S,
+    ) -> None:
         self.url, self.timeout_s, self.what = url, timeout_s, what
+        self.probe_s, self.grace_s = probe_s, grace_s
         self.lost: str | None = None
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.run, name="spark-connect-watchdog", daemon=True)
@@ -84,8 +109,8 @@ class Watchdog:
 
     def run(self) -> None:
         last_answer = time.monotonic()
-        while not self.stopped.wait(PROBE_S):
-            if server_answers(self.url, min(PROBE_S, self.timeout_s)):
+        while not self.stopped.wait(self.probe_s):
+            if server_answers(self.url, min(self.probe_s, self.timeout_s)):
                 last_answer = time.monotonic()
             elif time.monotonic() - last_answer >= self.timeout_s:
                 self.give_up()
@@ -98,8 +123,8 @@ class Watchdog:
             f"{self.timeout_s:g} s, server_timeout_s); the stage stopped, its previous outputs "
             "are kept"
         )
-        _thread.interrupt_main()
-        if not self.stopped.wait(GRACE_S):
+        interrupt_main_thread()
+        if not self.stopped.wait(self.grace_s):
             print(f"error: {self.lost}", file=sys.stderr, flush=True)
             os._exit(EXIT_USER_ERROR)
 
