@@ -507,8 +507,10 @@ def prepare_connect(session: ConnectSession, url: str, params: SparkParams) -> N
     """Log the progress of long queries; ship the executors' code when the server's master is a
     cluster (``ship_code``)."""
     session.registerProgressHandler(progress_log())
+    if not params.ship_code:  # the cluster has the code (e.g. a Databricks cluster library)
+        return
     master = str(session.conf.get("spark.master", "local"))
-    if params.ship_code and not is_local_master(master):
+    if not is_local_master(master):
         from features_pipeline.engines.spark_ship import (
             ALIAS,
             LAUNCHER,
