@@ -36,9 +36,10 @@ METRICS = Path("metrics/metrics.json")
 SERVER_TIMEOUT_S = 20.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The archive cache of this module's stages (an empty one: the first stage builds it)."""
+    """The archive cache of every stage of this module (an empty one: the first stage builds
+    it), never the user's own ~/.cache, whichever tests run."""
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(folder))
