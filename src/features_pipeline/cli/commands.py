@@ -46,7 +46,7 @@ PATH_OPTIONS = (
     *("input", "output", "csv"),
 )
 PROJECT_DEFAULTS = (DEFAULT_PARAMS, MODEL_FILE.path, FEATURE_STATE.path)
-WITHOUT_PROJECT = {("features", "types"), ("dataset", "infer")}
+WITHOUT_PROJECT = {("features", "types"), ("dataset", "infer"), ("cluster", "pack")}
 # every input can be given as an option (a model and its files copied anywhere): outside any
 # project these run in the current folder
 PROJECT_IF_ANY = {("predict", None), ("features", "check")}
@@ -243,6 +243,17 @@ def params_check(args: argparse.Namespace) -> None:
     print(f"params check: ok: {', '.join(map(str, checked))} ({LIMITS})")
 
 
+def cluster_pack(args: argparse.Namespace) -> None:
+    """Build or find the executors' archive; print where it is and how to ship it."""
+    from features_pipeline.engines.spark_ship import executor_archive, master_settings
+
+    packed = executor_archive()
+    how = f"built in {packed.seconds:.1f} s" if packed.seconds else "cached"
+    print(f"cluster pack: {packed.path} ({packed.bytes / 1e6:.0f} MB, {how})")
+    for key, value in master_settings(packed.path).items():
+        print(f"{key} {value}")
+
+
 def init_command(args: argparse.Namespace) -> None:
     """Propose a complete set-up for the CSV ``args.csv`` and point params.yaml at it."""
     from features_pipeline.proposal.init import run_init
@@ -259,6 +270,8 @@ def tool_for(args: argparse.Namespace) -> Command | None:
         return {"infer": dataset_infer}[args.action]
     if args.command == "params":
         return {"check": params_check}[args.action]
+    if args.command == "cluster":
+        return {"pack": cluster_pack}[args.action]
     tools = {
         "compare": compare_command,
         "predict": predict_command,

@@ -361,6 +361,23 @@ def add_params(commands: Commands) -> None:
     add_common_arguments(check, SUBCOMMAND)
 
 
+def add_cluster(commands: Commands) -> None:
+    """``cluster pack``: the archive of what Spark executors import, for a cluster."""
+    cluster = subcommand(commands, "cluster", "running on a Spark cluster")
+    actions = cluster.add_subparsers(dest="action", metavar="ACTION", required=True)
+    pack = subcommand(
+        actions,
+        "pack",
+        "pack the project and the libraries executors import (cached by content)",
+        description="Build (or find in the cache) the .tar.gz a cluster's executors need: this "
+        "project and the\nlibraries its Spark functions import, as installed here. Stages on a "
+        "cluster master or a\nSpark Connect server on a cluster ship it themselves "
+        "(engine.spark.ship_code); this prints\nits path, size and the Spark settings that ship "
+        "it, e.g. for spark-defaults.conf.",
+    )
+    add_verbosity_arguments(pack, SUBCOMMAND)
+
+
 def add_init(commands: Commands) -> None:
     """``init CSV --target COLUMN``: a complete, screened set-up from the data alone."""
     init = subcommand(
@@ -407,4 +424,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataset(commands)
     add_params(commands)
     add_init(commands)
+    add_cluster(commands)
     return parser

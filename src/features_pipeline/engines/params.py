@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from features_pipeline.contracts.params import StrictModel, plain_error
 from features_pipeline.contracts.paths import inside_project
@@ -19,9 +19,28 @@ class SparkParams(StrictModel):
     remote: str | None = None  # sc://host:port (Spark Connect)
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     connect_timeout_s: float = Field(default=60.0, gt=0)  # a session not up by then is an error
+    # Spark Connect: a server not answering this long mid-stage ends the stage (spark_watch.py)
+    server_timeout_s: float = Field(default=30.0, gt=0)
     # where Spark stages write their tables (a folder per table and content checksum): a URI
     # (s3a://, hdfs://, file://) or a folder relative to the project (git- and DVC-ignored)
-    warehouse: str = Field(default=".spark_warehouse", min_length=1)
+    warehouse: str = Field(default=".spark_warehouse", min_length=1, validate_default=True)
+    # a cluster master (not local[N]): pack the project and the libraries executors import into
+    # an archive (cached by content) and ship it with the session (spark.archives); false when
+    # the cluster's Python already has them (engines/spark_ship.py)
+    ship_code: bool = True
+
+    @field_validator("warehouse")
+    @classmethod
+    def _shared_on_a_cluster(cls, value: str, info: ValidationInfo) -> str:
+        """A relative folder is each node's own disk on a cluster master: refused there."""
+        master = info.data.get("master", "local")
+        if "://" in value or is_local_master(master) or info.data.get("remote"):
+            return value
+        raise plain_error(
+            f"'{value}' is a folder on each machine's own disk with master {master}: executors "
+            "would write the table where the driver cannot read it; use a URI of storage every "
+            "node shares (file:///shared/warehouse, hdfs://, s3a://, abfss://, gs://)"
+        )
 
     @field_validator("remote")
     @classmethod
@@ -29,6 +48,11 @@ class SparkParams(StrictModel):
         if value is not None and not value.startswith("sc://"):
             raise ValueError("a Spark Connect URL starts with sc:// (e.g. sc://localhost:15002)")
         return value
+
+
+def is_local_master(master: str) -> bool:
+    """``local``, ``local[N]``, ``local[*]`` or ``local[N,F]``: Spark in this process's JVM."""
+    return master == "local" or (master.startswith("local[") and master.endswith("]"))
 
 
 class DuckDbParams(StrictModel):

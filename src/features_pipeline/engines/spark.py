@@ -17,6 +17,8 @@ divide through narwhals are unaffected; raw Spark SQL would not be.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 import shutil
 import socket
@@ -41,7 +43,13 @@ from features_pipeline.contracts.table_manifest import (
     read_manifest,
 )
 from features_pipeline.engines.base import ROW, Capabilities, Executor
-from features_pipeline.engines.params import EngineParams, SparkParams
+from features_pipeline.engines.params import EngineParams, SparkParams, is_local_master
+from features_pipeline.engines.spark_watch import (
+    Watchdog,
+    bounded_retries,
+    no_retries,
+    progress_log,
+)
 from features_pipeline.errors import UserError
 from features_pipeline.io import atomic_dir
 
@@ -72,15 +80,22 @@ SQL_DEFAULTS: dict[str, str] = {
     "spark.sql.caseSensitive": "true",
 }
 # Settings of a session this process starts itself (a JVM of its own: master, not remote).
-LOCAL_DEFAULTS: dict[str, str] = {
+DRIVER_DEFAULTS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+}
+# ... and of a local[N] master only: on a cluster the executors must reach the driver at an
+# address of the network they share (Spark's own choice, or spark.driver.host in conf), and
+# shuffle partitions are the cluster's (adaptive execution coalesces them)
+LOCAL_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "4",  # Spark's 200 is for clusters; 4 suits local[2]
     "spark.driver.bindAddress": "127.0.0.1",  # no hostname lookup (offline machines, containers)
     "spark.driver.host": "127.0.0.1",
 }
 
 T = TypeVar("T")
+WATCHDOG = "_features_pipeline_watchdog"  # the session attribute holding its Connect watchdog
+log = logging.getLogger("features_pipeline.engines.spark")
 
 
 def native(frame: nw.LazyFrame[Any]) -> DataFrame:
@@ -208,8 +223,36 @@ class SparkExecutor(Executor):
         return table.sort(ROW).drop(ROW)
 
     def close(self) -> None:
-        if self.owns_session:
-            self.spark.stop()
+        self.release(lost=False)
+
+    def release(self, lost: bool) -> None:
+        """Stop the watchdog, and the session unless its server is lost (a stop would wait for
+        it) or it was handed in."""
+        watchdog = getattr(self.spark, WATCHDOG, None)
+        if watchdog is not None:
+            watchdog.stop()
+            lost = lost or watchdog.lost is not None
+        if not lost:
+            if self.owns_session:
+                self.spark.stop()
+        elif self.params.remote is not None:
+            forget_lost_server(self.spark)
+
+    def __exit__(self, *exc: object) -> None:
+        """Closes the session; a stage interrupted by a lost Spark Connect server (or failing
+        because the server went away) ends with one line."""
+        error = exc[1] if len(exc) > 1 else None
+        lost = lost_server(getattr(self.spark, WATCHDOG, None), error, self.params.remote)
+        self.release(lost=lost is not None)
+        if lost is not None:
+            raise lost from None
+
+
+def forget_lost_server(session: Any) -> None:
+    """Close a Connect session's channel without waiting on its lost server (no retries, so
+    neither this nor the release at exit waits out the retry policy)."""
+    session.client.set_retry_policies([no_retries()])
+    session.client.close()
 
 
 def first_line(error: BaseException) -> str:
@@ -277,6 +320,35 @@ def connect_address(url: str) -> tuple[str, int]:
     return parts.hostname or "localhost", parts.port or CONNECT_DEFAULT_PORT
 
 
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` is the Spark Connect client giving up on an unreachable server (after
+    its bounded retries): gRPC's UNAVAILABLE or DEADLINE_EXCEEDED, or the retries exhausted."""
+    text = f"{type(error).__name__}: {error}"
+    lost = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "EXCEED_RETRY", "Socket closed")
+    return any(code in text for code in lost)
+
+
+def lost_server(watchdog: Watchdog | None, error: object, remote: str | None) -> UserError | None:
+    """The one-line error of a stage whose Spark Connect server was lost: the watchdog gave up,
+    or the client's bounded retries did; None for any other outcome."""
+    if watchdog is not None and watchdog.lost is not None:
+        return UserError(watchdog.lost)
+    if remote is not None and isinstance(error, Exception) and connection_lost(error):
+        return UserError(
+            f"engine.spark.remote {remote}: lost the Spark Connect server ({first_line(error)}); "
+            "the stage stopped, its previous outputs are kept"
+        )
+    return None
+
+
+def startup_timeout(seconds: float, load: float | None = None) -> float:
+    """``connect_timeout_s`` for a session whose driver starts here (a JVM of its own; on a
+    cluster master also executors fetching the shipped code): scaled up by this machine's load
+    per core (1-minute load average), so a busy machine's slower start is not refused."""
+    busy = (os.getloadavg()[0] if load is None else load) / (os.cpu_count() or 1)
+    return seconds * max(1.0, busy)
+
+
 def within(seconds: float, start: Callable[[], T], what: str) -> T:
     """``start()`` in a daemon thread; a one-line UserError if it fails or takes longer."""
     result: list[T] = []
@@ -292,7 +364,10 @@ def within(seconds: float, start: Callable[[], T], what: str) -> T:
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        raise UserError(f"{what}: no Spark session within {seconds:g} s (connect_timeout_s)")
+        raise UserError(
+            f"{what}: no Spark session within {seconds:.0f} s (connect_timeout_s, scaled up by "
+            "the load per core when the driver starts here)"
+        )
     if failure:
         first = first_line(failure[0])
         raise UserError(f"{what}: Spark did not start: {first}") from failure[0]
@@ -342,12 +417,14 @@ def spark_session(params: SparkParams) -> Session:
     """A Spark session for ``engine.spark``: Spark Connect if ``remote`` is set, else ``master``.
 
     Fails with one line naming the param when pyspark or Java is missing, or when the master or
-    Connect server does not answer within ``connect_timeout_s``. Settings: app name, UTC,
-    case-sensitive names, no UI and WARN logging (local), 4 shuffle partitions; ``conf`` wins.
+    Connect server does not answer within ``connect_timeout_s`` (scaled by the load per core when
+    the driver starts here). Settings: app name, UTC, case-sensitive names, no UI and WARN
+    logging; on local[N] a loopback driver and 4 shuffle partitions; on a cluster master the
+    executors' code (engines/spark_ship.py, ``ship_code``); ``conf`` wins.
     A Connect session is created with Connect's own builder: pyspark's generic one refuses a
     Connect session beside a classic one and flips the whole process into Connect mode."""
     try:
-        from pyspark.sql import SparkSession
+        import pyspark.sql  # noqa: F401
     except ImportError:
         raise UserError(PYSPARK_MISSING) from None
     quiet_imports()
@@ -355,34 +432,93 @@ def spark_session(params: SparkParams) -> Session:
         key: str(value).lower() if isinstance(value, bool) else str(value)
         for key, value in params.conf.items()
     }
-    timeout = params.connect_timeout_s
-    start: Callable[[], Session]
     if params.remote is not None:
-        from pyspark.sql.connect.session import SparkSession as ConnectSession
+        return connect_session(params.remote, params, conf)
+    return master_session(params, conf)
 
-        url = params.remote
-        what = f"engine.spark.remote {url}"
-        check_connect_server(url, timeout, what)
 
-        def start() -> Session:
-            builder = ConnectSession.builder.remote(url).appName(APP_NAME)
-            for key, value in {**SQL_DEFAULTS, **conf}.items():
-                builder = builder.config(key, value)
-            session = builder.create()
-            session.range(1).collect()
-            return session
+def connect_session(url: str, params: SparkParams, conf: dict[str, str]) -> Session:
+    """A Spark Connect session on ``url``: bounded retries, progress, a watchdog (spark_watch)."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
 
-    else:
-        what = f"engine.spark.master {params.master}"
-        check_java()
+    what = f"engine.spark.remote {url}"
+    check_connect_server(url, params.connect_timeout_s, what)
 
-        def start() -> Session:
-            builder = SparkSession.builder.master(params.master).appName(APP_NAME)
-            for key, value in {**SQL_DEFAULTS, **LOCAL_DEFAULTS, **conf}.items():
-                builder = builder.config(key, value)
-            session = builder.getOrCreate()
-            session.sparkContext.setLogLevel("WARN")
-            session.range(1).collect()  # a master that accepts no work fails (times out) here
-            return session
+    def start() -> ConnectSession:
+        builder = ConnectSession.builder.remote(url).appName(APP_NAME)
+        for key, value in {**SQL_DEFAULTS, **conf}.items():
+            builder = builder.config(key, value)
+        session = builder.create()
+        session.client.set_retry_policies([bounded_retries(params.server_timeout_s)])
+        session.range(1).collect()
+        return session
+
+    session = within(params.connect_timeout_s, start, what)
+    watchdog = Watchdog(url, params.server_timeout_s, what).start()
+    setattr(session, WATCHDOG, watchdog)
+    try:
+        prepare_connect(session, url, params)
+    except BaseException as error:  # the watchdog's interrupt too (KeyboardInterrupt)
+        watchdog.stop()
+        lost = lost_server(watchdog, error, url)
+        if lost is None:
+            raise
+        forget_lost_server(session)
+        raise lost from None
+    return session
+
+
+def master_session(params: SparkParams, conf: dict[str, str]) -> Session:
+    """A session whose driver runs in this process, on ``params.master``."""
+    from pyspark.sql import SparkSession
+
+    what = f"engine.spark.master {params.master}"
+    check_java()
+    timeout = startup_timeout(params.connect_timeout_s)
+    settings = {**SQL_DEFAULTS, **DRIVER_DEFAULTS, **master_defaults(params), **conf}
+
+    def start() -> Session:
+        builder = SparkSession.builder.master(params.master).appName(APP_NAME)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("WARN")
+        session.range(1).collect()  # a master that accepts no work fails (times out) here
+        return session
 
     return within(timeout, start, what)
+
+
+def master_defaults(params: SparkParams) -> dict[str, str]:
+    """Settings of a session on ``params.master``: a loopback driver on local[N]; on a cluster,
+    the packed code executors import (unless ``ship_code`` is false)."""
+    if is_local_master(params.master):
+        return LOCAL_DEFAULTS
+    if not params.ship_code:
+        return {}
+    from features_pipeline.engines.spark_ship import executor_archive, master_settings
+
+    packed = executor_archive()
+    log.info("spark: executors get %s (%.0f MB)", packed.path, packed.bytes / 1e6)
+    return master_settings(packed.path)
+
+
+def prepare_connect(session: ConnectSession, url: str, params: SparkParams) -> None:
+    """Log the progress of long queries; ship the executors' code when the server's master is a
+    cluster (``ship_code``)."""
+    session.registerProgressHandler(progress_log())
+    if not params.ship_code:  # the cluster has the code (e.g. a Databricks cluster library)
+        return
+    master = str(session.conf.get("spark.master", "local"))
+    if not is_local_master(master):
+        from features_pipeline.engines.spark_ship import (
+            ALIAS,
+            LAUNCHER,
+            PYTHON_SETTING,
+            executor_archive,
+        )
+
+        packed = executor_archive()
+        log.info("spark: uploading %s (%.0f MB) to %s", packed.path, packed.bytes / 1e6, url)
+        session.addArtifacts(f"{packed.path}#{ALIAS}", archive=True)
+        session.conf.set(PYTHON_SETTING, LAUNCHER)
