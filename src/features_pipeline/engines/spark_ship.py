@@ -1,6 +1,6 @@
 """The code Spark executors run, packed for a cluster: the project and the libraries its
 ``mapInArrow`` functions import (polars, pyarrow, numpy, scikit-learn, ...), copied from this
-environment (the versions the driver runs, pinned by ``requirements.lock``) into one
+environment (the versions the driver runs, pinned by ``requirements/all.txt``) into one
 ``.tar.gz`` that Spark unpacks on each executor (``spark.archives`` on a master, an archive
 artifact on Spark Connect). pyspark and py4j are not packed: every Spark ships its own.
 
