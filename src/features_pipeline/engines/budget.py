@@ -55,7 +55,7 @@ def require_rows_in_budget(stage: str, engine: EngineParams, rows: int, columns:
     needed = in_memory_bytes(rows, columns)
     if budget is None or not capabilities(engine.name).in_memory or needed <= budget:
         return
-    streaming = " or ".join(engine_names(lambda can: can.out_of_core))
+    streaming = " or ".join(engine_names(lambda can: can.out_of_core and not can.cluster))
     raise UserError(
         f"{stage}: engine.memory_limit: {engine.memory_limit} is not enough for engine.name: "
         f"{engine.name}, which holds the {rows:,} x {columns} table in memory (about "
