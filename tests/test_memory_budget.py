@@ -124,3 +124,17 @@ def test_chunked_ingest_writes_the_in_memory_table(
     assert "synthetic sample: column 'Order ID' fails check" in line, line
     assert not (project.root / INTERIM).exists()
     assert not list((project.root / INTERIM.parent).glob(".*.tmp"))
+
+
+def test_the_running_sample_keeps_the_smallest_hashes_ties_by_row() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    hashes = np.round(rng.random(30_000), 2)  # a hundred distinct values: ties at every cut
+    rows = np.arange(hashes.size)
+    for size in (0, 7, 1_000, 29_999, 40_000):
+        best = sampling.Smallest(size)
+        for start in range(0, hashes.size, 1_234):
+            best.add(hashes[start : start + 1_234], rows[start : start + 1_234])
+        expected = np.sort(np.lexsort((rows, hashes))[:size])
+        assert np.array_equal(best.rows_chosen(), expected), size
