@@ -136,7 +136,7 @@ class DuckDbExecutor(Executor):
 
     def __exit__(self, *exc: object) -> None:
         """Close; DuckDB running out of memory in the block becomes one line naming
-        ``engine.duckdb.memory_limit`` (every stage uses its executor in a ``with`` block)."""
+        ``engine.memory_limit`` (every stage uses its executor in a ``with`` block)."""
         self.close()
         import duckdb
 
