@@ -111,8 +111,8 @@ def child(args: argparse.Namespace) -> None:
 
     executor: Executor
     if args.engine == "duckdb":
-        params = DuckDbParams(memory_limit=args.memory_limit, temp_directory=str(args.spill))
-        executor = DuckDbExecutor(params)
+        params = DuckDbParams(temp_directory=str(args.spill))
+        executor = DuckDbExecutor(params, args.memory_limit)  # engine.memory_limit
     else:
         executor = PolarsExecutor()
     plan = load_plan(SPEC, input_schema_of(SALES), SALES)

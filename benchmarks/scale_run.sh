@@ -4,6 +4,7 @@
 # Copies the git-tracked files into WORKDIR (default: a new temp dir), sets ingest.rows (and, for
 # csv, writes a ROWS-row CSV in the public files' dialect to data/raw/ and sets ingest.source),
 # runs `dvc repro` under /usr/bin/time -v and prints wall time and peak RSS per stage and in total.
+# ENGINE=duckdb and MEMORY_LIMIT=3GB (environment) set engine.name and engine.memory_limit.
 set -euo pipefail
 rows=${1:?rows}; kind=${2:?synthetic or csv}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,11 +13,13 @@ python=$(command -v python)
 mkdir -p "$work"
 (cd "$repo" && git ls-files -z | xargs -0 cp --parents -t "$work")
 cd "$work"
-"$python" - "$rows" "$kind" <<'PY'
+"$python" - "$rows" "$kind" "${ENGINE:-polars}" "${MEMORY_LIMIT:-null}" <<'PY'
 import re, sys
-rows, kind = sys.argv[1], sys.argv[2]
+rows, kind, engine, limit = sys.argv[1:5]
 params = open("params.yaml").read()
 params = re.sub(r"^(  rows:) \d+", rf"\1 {rows}", params, count=1, flags=re.M)
+params = re.sub(r"^(  name:) polars", rf"\1 {engine}", params, count=1, flags=re.M)
+params = re.sub(r"^(  memory_limit:) null", rf"\1 {limit}", params, count=1, flags=re.M)
 if kind == "csv":
     params = re.sub(r"^(  source:) \S+", r"\1 data/raw/sales.csv", params, count=1, flags=re.M)
 open("params.yaml", "w").write(params)

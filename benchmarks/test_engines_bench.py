@@ -112,9 +112,7 @@ def file_executor(engine: str, request: pytest.FixtureRequest, temp: Path) -> Ex
         executor: Executor = request.getfixturevalue("spark_executor")
     elif engine == "duckdb":
         spill = str(temp / "spill")
-        executor = DuckDbExecutor(
-            DuckDbParams(memory_limit=DUCKDB_MEMORY_LIMIT, temp_directory=spill)
-        )
+        executor = DuckDbExecutor(DuckDbParams(temp_directory=spill), DUCKDB_MEMORY_LIMIT)
         request.addfinalizer(executor.close)
     else:
         executor = PolarsExecutor()

@@ -47,7 +47,7 @@ def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
     assert run_features(spec_project, {"name": "polars"}) == 0, capsys.readouterr().err
     by_polars = pl.read_parquet(FEATURES)
     polars_state = load_state(STATE)
-    duckdb = {"name": "duckdb", "duckdb": {"memory_limit": "256MB"}}
+    duckdb = {"name": "duckdb", "memory_limit": "512MB"}
     assert run_features(spec_project, duckdb) == 0, capsys.readouterr().err
     first = FEATURES.read_bytes()
     by_duckdb = pl.read_parquet(FEATURES)
@@ -79,14 +79,19 @@ def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
             "params.yaml: engine.name: Input should be 'polars', 'duckdb' or 'spark' (got 'dask')",
         ),
         pytest.param(
-            {"name": "duckdb", "duckdb": {"memory_limit": "lots"}},
-            "engine.duckdb: Parser Error: Memory must have a number (e.g. 1GB)",
+            {"name": "duckdb", "memory_limit": "lots"},
+            "params.yaml: engine.memory_limit: 'lots' is not a memory size (e.g. 3GB, 512MB, 2GiB)",
+            marks=pytest.mark.duckdb,
+        ),
+        pytest.param(  # the key before issue 23: one line saying where it went
+            {"name": "duckdb", "duckdb": {"memory_limit": "2GB"}},
+            "params.yaml: engine.duckdb.memory_limit: '2GB': this key moved to "
+            "engine.memory_limit, the one memory budget every stage honours",
             marks=pytest.mark.duckdb,
         ),
         pytest.param(  # accepted by DuckDB, then out of memory in the first query
-            {"name": "duckdb", "duckdb": {"memory_limit": "1KB"}},
-            "engine.duckdb.memory_limit: 1KB is not enough: DuckDB stopped with 'Out of Memory "
-            "Error: ",
+            {"name": "duckdb", "memory_limit": "2KB"},
+            "engine.memory_limit: 2KB is not enough: DuckDB stopped with 'Out of Memory Error: ",
             marks=pytest.mark.duckdb,
         ),
         (

@@ -201,7 +201,7 @@ def test_the_validate_stage_on_duckdb_writes_what_polars_writes(
     write_json_atomic(PLAN_JSON, project.root / "data/features/plan.json")
     stage = load_stage_module("validate")
     written = []
-    for engine in ({"name": "polars"}, {"name": "duckdb", "duckdb": {"memory_limit": "256MB"}}):
+    for engine in ({"name": "polars"}, {"name": "duckdb", "memory_limit": "512MB"}):
         train = {"features": list(MODEL_INPUTS)}
         validate = {"min_rows_per_split": 10}
         project.write_params(default_params(engine=engine, validate=validate, train=train))

@@ -76,6 +76,11 @@ class Executor:
         and nothing upstream is computed twice."""
         return self.materialize(frame)
 
+    def finished(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """The feature table as the writer and the domain checks read it: by default
+        materialised once (both read the same computed rows)."""
+        return self.materialize(frame)
+
     def collect_all(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         """Small query results as Polars frames."""
         return [frame.collect("polars").to_native() for frame in frames]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,31 @@ def is_local_master(master: str) -> bool:
     return master == "local" or (master.startswith("local[") and master.endswith("]"))
 
 
-class DuckDbParams(StrictModel):
-    """``engine.duckdb``: memory cap and spill folder (bigger-than-memory tables spill there)."""
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
-    memory_limit: str | None = None  # e.g. "2GB"; null: DuckDB's default (80 % of RAM)
+
+def parse_bytes(size: str) -> int:
+    """``3GB`` (10^9), ``2GiB`` (2^30), ``512MB``, ``1500000000`` as bytes; ValueError if not."""
+    match = _SIZE.match(size)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{size!r} is not a memory size (e.g. 3GB, 512MB, 2GiB)")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def format_bytes(count: float) -> str:
+    """``3.2 GB`` (decimal units, as ``engine.memory_limit`` is written)."""
+    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.0f} MB"
+
+
+class DuckDbParams(StrictModel):
+    """``engine.duckdb``: spill folder and threads (bigger-than-memory tables spill there); its
+    memory cap comes from ``engine.memory_limit``, the one budget of every stage."""
+
+    # moved to engine.memory_limit (issue 23); kept only to say so in one line
+    memory_limit: str | None = None
     temp_directory: str = ".duckdb_tmp"  # spill folder (git- and DVC-ignored)
     threads: int | None = Field(default=None, ge=1)
 
@@ -74,12 +96,24 @@ class DuckDbParams(StrictModel):
             )
         return folder
 
+    @field_validator("memory_limit")
+    @classmethod
+    def _moved(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise plain_error(
+                f"{value!r}: this key moved to engine.memory_limit, the one memory budget every "
+                f"stage honours (write engine.memory_limit: {value} and remove this key)"
+            )
+        return value
+
 
 class EngineParams(StrictModel):
     """``engine:``: the engine's name (one of ``engines/registry.py``) and per-engine settings
     (a section named like the engine, for engines that have settings)."""
 
     name: str = "polars"
+    # one memory budget for every stage (e.g. 3GB); null: no budget (the machine's memory)
+    memory_limit: str | None = None
     spark: SparkParams = SparkParams()
     duckdb: DuckDbParams = DuckDbParams()
 
@@ -91,6 +125,18 @@ class EngineParams(StrictModel):
         if value not in engine_names():
             raise ValueError(f"Input should be {quoted_choices(engine_names())}")
         return value
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str | None) -> str | None:
+        if value is not None and parse_bytes(value) <= 0:
+            raise ValueError("a memory budget must be positive")
+        return value
+
+    @property
+    def budget_bytes(self) -> int | None:
+        """``memory_limit`` in bytes (None: no budget)."""
+        return None if self.memory_limit is None else parse_bytes(self.memory_limit)
 
     def settings(self) -> dict[str, Any]:
         """The settings of the chosen engine (for logs; none for an engine without a section)."""

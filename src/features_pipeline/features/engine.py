@@ -227,7 +227,7 @@ def run_planned(
         collects = state is None and bool(tables)  # its time includes earlier lazy levels
         span(log, "level", seconds[-1], level=depth, features=len(level), collects=collects)
     started = time.perf_counter()
-    result = executor.materialize(_ordered_output(lazy.drop(*sequences.values()), plan))
+    result = executor.finished(_ordered_output(lazy.drop(*sequences.values()), plan))
     collected = time.perf_counter() - started
     check_domains(result, plan, executor)
     if log.isEnabledFor(logging.DEBUG):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +80,9 @@ _WORKING_DTYPES: tuple[type[np.generic], ...] = (
 _STRING_VIEW_BYTES = 16  # a Polars string is a 16-byte view (names share one buffer)
 _FRAME_COPIES = 2  # the generated frame, and the copy the stage makes (split column, checks)
 _CHOICE_FULL_FRACTION = 50  # numpy draws more than span // 50 unique IDs from a full arange
+# More rows than this are generated in chunks of this many (issue 23: generation bounded in
+# memory); up to it, the rows are exactly those of the one-draw generator before issue 23
+CHUNK_ROWS = 1_000_000
 
 
 def frame_bytes_per_row() -> int:
@@ -92,8 +97,12 @@ def frame_bytes_per_row() -> int:
 
 
 def estimated_bytes(rows: int) -> int:
-    """Peak memory :func:`generate_sales` and the ingest stage need for ``rows`` rows."""
+    """Peak memory :func:`generate_sales` and the ingest stage need for ``rows`` rows in memory
+    (generated in chunks above :data:`CHUNK_ROWS`: one chunk's working arrays, every row's
+    frame)."""
     working = sum(np.dtype(dtype).itemsize for dtype in _WORKING_DTYPES)
+    if rows > CHUNK_ROWS:
+        return CHUNK_ROWS * working + rows * _FRAME_COPIES * frame_bytes_per_row()
     per_row = working + _FRAME_COPIES * frame_bytes_per_row()
     if rows > _ORDER_ID_SPAN // _CHOICE_FULL_FRACTION:  # numpy shuffles a full range of IDs
         draw = _ORDER_ID_SPAN * np.dtype(np.int64).itemsize
@@ -150,12 +159,43 @@ def _to_cents(amount: float) -> int:
 
 
 def generate_sales(rows: int, seed: int) -> pl.DataFrame:
-    """``rows`` synthetic orders with the columns, dtypes and invariants of the real files."""
+    """``rows`` synthetic orders with the columns, dtypes and invariants of the real files
+    (the chunks of :func:`sales_chunks`, concatenated)."""
+    chunks = list(sales_chunks(rows, seed))
+    return chunks[0] if len(chunks) == 1 else pl.concat(chunks, rechunk=False)
+
+
+def sales_chunks(rows: int, seed: int) -> Iterator[pl.DataFrame]:
+    """:func:`generate_sales`'s rows, at most :data:`CHUNK_ROWS` at a time: up to that many in
+    one draw (the rows of every release before issue 23), beyond it chunk ``i`` drawn from the
+    seed sequence ``(seed, i)`` with unique Order IDs from a seeded affine permutation of the
+    9-digit range (a full shuffle of it would take 7.2 GB). The same rows for any consumer."""
     if rows <= 0:
         raise ValueError(f"rows must be positive, got {rows}")
     if rows > _ORDER_ID_SPAN:
         raise ValueError(f"at most {_ORDER_ID_SPAN} unique 9-digit Order IDs exist, got {rows}")
-    rng = np.random.default_rng(seed)
+    if rows <= CHUNK_ROWS:
+        yield _generate(rows, np.random.default_rng(seed), None)
+        return
+    scale, shift = _id_permutation(seed)
+    for index, start in enumerate(range(0, rows, CHUNK_ROWS)):
+        positions = np.arange(start, min(start + CHUNK_ROWS, rows), dtype=np.int64)
+        ids = (positions * scale + shift) % _ORDER_ID_SPAN + _ORDER_ID_LOW
+        yield _generate(len(positions), np.random.default_rng([seed, index]), ids)
+
+
+def _id_permutation(seed: int) -> tuple[int, int]:
+    """(a, b) of the permutation ``i -> (a i + b) mod span`` of the Order ID range (a coprime
+    with the span: a bijection), drawn from the seed."""
+    rng = np.random.default_rng([seed, _ORDER_ID_SPAN])
+    scale = int(rng.integers(_ORDER_ID_SPAN // 3, _ORDER_ID_SPAN))
+    while math.gcd(scale, _ORDER_ID_SPAN) != 1:
+        scale += 1
+    return scale, int(rng.integers(0, _ORDER_ID_SPAN))
+
+
+def _generate(rows: int, rng: np.random.Generator, ids: np.ndarray | None) -> pl.DataFrame:
+    """``rows`` orders drawn from ``rng`` (Order IDs drawn too unless ``ids`` are given)."""
 
     countries = [country for names in COUNTRIES_BY_REGION.values() for country in names]
     regions = [region for region, names in COUNTRIES_BY_REGION.items() for _ in names]
@@ -171,8 +211,11 @@ def generate_sales(rows: int, seed: int) -> pl.DataFrame:
     last_day = (dt.date.fromisoformat(LAST_ORDER_DATE) - _EPOCH).days
     order_day = rng.integers(first_day, last_day + 1, rows, dtype=np.int32)
     ship_day = order_day + rng.integers(0, MAX_SHIP_DAYS + 1, rows, dtype=np.int32)
-    order_id = rng.choice(_ORDER_ID_SPAN, size=rows, replace=False).astype(np.int64)
-    order_id += _ORDER_ID_LOW
+    if ids is None:
+        order_id = rng.choice(_ORDER_ID_SPAN, size=rows, replace=False).astype(np.int64)
+        order_id += _ORDER_ID_LOW
+    else:
+        order_id = ids
     units = rng.integers(1, MAX_UNITS + 1, rows, dtype=np.int64)
 
     # Money in integer cents, then one correctly rounded division: exact to the cent.

@@ -8,12 +8,14 @@ from features_pipeline.contracts.dataset import ROW_NUMBER, DatasetContract
 from features_pipeline.errors import UserError
 
 
-def with_row_number(frame: pl.DataFrame, dataset: DatasetContract) -> pl.DataFrame:
-    """``frame`` with ``row_number`` (1, 2, ... in source order) when the contract has no
-    single-column key: a stable row identity for the split, window ties and predictions."""
+def with_row_number(frame: pl.DataFrame, dataset: DatasetContract, start: int = 1) -> pl.DataFrame:
+    """``frame`` with ``row_number`` (``start``, ``start`` + 1, ... in source order: 1 for a whole
+    table, the chunk's first row for a chunk) when the contract has no single-column key: a
+    stable row identity for the split, window ties and predictions."""
     if not dataset.adds_row_number:
         return frame
-    return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_NUMBER))
+    numbers = pl.int_range(start, pl.len() + start, dtype=pl.Int64)
+    return frame.with_columns(numbers.alias(ROW_NUMBER))
 
 
 def synthetic_as_declared(

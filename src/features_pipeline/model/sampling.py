@@ -10,6 +10,7 @@ permutation-importance rows of an evaluation on Spark are such samples.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import narwhals.stable.v2 as nw
@@ -125,3 +126,107 @@ def train_rows(
     if max_rows is None or count <= max_rows:
         return to_polars(train), None
     return seeded_sample(train, max_rows, seed, key_columns).drop(ROW), count
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded in memory: a parquet file read a batch at a time (an out-of-core engine's tables)
+
+BATCH_ROWS = 262_144  # rows of one batch: ~2 MB a numeric column
+
+
+def file_batches(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
+    """``columns`` of the parquet file at ``path`` a batch at a time, with ROW (the row's
+    position in the file, as :meth:`~features_pipeline.engines.base.Executor.scan_parquet`
+    numbers it)."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    start = 0
+    reader = pq.ParquetFile(path)
+    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        rows = pl.int_range(start, start + frame.height, dtype=pl.Int64)
+        yield frame.with_columns(rows.alias(ROW))
+        start += frame.height
+
+
+class Smallest:
+    """The ``size`` smallest (hash, row) pairs of the batches added, ties by row, in amortised
+    linear time: candidates pile up below a bound; past twice ``size`` they are cut to the
+    ``size`` smallest hashes (every tie at the cut kept) and the bound drops to the cut. One
+    ``lexsort`` of the survivors at the end (a sort per batch of 2.9M kept rows cost 146 CPU-s
+    over 150 batches; this, 1.9)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.bound = np.inf
+        self.hashes: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        if self.size == 0:
+            return
+        keep = hashes <= self.bound
+        self.hashes.append(hashes[keep])
+        self.rows.append(rows[keep])
+        self.count += int(np.count_nonzero(keep))
+        if self.count > 2 * self.size:
+            self._cut()
+
+    def _cut(self) -> None:
+        hashes, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
+        if hashes.size > self.size:
+            self.bound = float(np.partition(hashes, self.size - 1)[self.size - 1])
+            keep = hashes <= self.bound  # ties at the bound stay: the final sort orders them
+            hashes, rows = hashes[keep], rows[keep]
+        self.hashes, self.rows, self.count = [hashes], [rows], int(hashes.size)
+
+    def rows_chosen(self) -> np.ndarray:
+        """The chosen rows, ascending."""
+        if not self.hashes:
+            return np.empty(0, np.int64)
+        hashes, rows = np.concatenate(self.hashes), np.concatenate(self.rows)
+        order = np.lexsort((rows, hashes))[: self.size]
+        return np.sort(rows[order])
+
+
+def _of_split(split: str | None) -> pl.Expr:
+    return pl.lit(True) if split is None else pl.col(SPLIT) == split
+
+
+def split_row_count(path: Path, split: str | None) -> int:
+    """How many rows of the parquet file at ``path`` have ``split`` (None: all; streamed)."""
+    counted = pl.scan_parquet(path).filter(_of_split(split)).select(pl.len())
+    return int(counted.collect(engine="streaming").item())
+
+
+def sample_file(
+    path: Path,
+    size: int | None,
+    seed: int,
+    key_columns: Sequence[str],
+    *,
+    split: str | None,
+    columns: Sequence[str],
+) -> tuple[pl.DataFrame, int]:
+    """The ``split`` rows (None: every row) of the parquet file at ``path`` (``columns``, in
+    row order): all of them when ``size`` is None or not below their count, else the rows of
+    :func:`seeded_sample` (smallest hash of the key, ties by ROW), chosen a batch at a time
+    keeping only the best ``size`` so far. Memory: the rows returned plus one batch. Returns
+    (rows, how many ``split`` rows there are)."""
+    count = split_row_count(path, split)
+    wanted = pl.scan_parquet(path).with_row_index(ROW).filter(_of_split(split))
+    if size is None or count <= size:
+        return wanted.select(columns).collect(engine="streaming"), count
+    schema = pl.read_parquet_schema(path)
+    integer = {name: dtype.is_integer() for name, dtype in schema.items()} | {ROW: True}
+    column = sample_column(integer, key_columns)
+    best = Smallest(size)
+    read = [column] if split is None else [column, SPLIT]
+    for batch in file_batches(path, [name for name in dict.fromkeys(read) if name != ROW]):
+        rows = batch.filter(_of_split(split))
+        best.add(sample_hash(rows.get_column(column), seed), rows.get_column(ROW).to_numpy())
+    chosen = pl.Series(best.rows_chosen(), dtype=pl.Int64)
+    picked = wanted.filter(pl.col(ROW).cast(pl.Int64).is_in(chosen.implode()))
+    return picked.select(columns).collect(engine="streaming"), count

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -14,6 +16,7 @@ from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.metrics_files import read_train_metrics
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT, TEST, split_rows
+from features_pipeline.engines.budget import bounded
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import capabilities
 from features_pipeline.errors import UserError
@@ -98,6 +101,99 @@ def evaluate_on_cluster(
     )
 
 
+def evaluate_in_batches(
+    model: Pipeline,
+    *,
+    needed: list[str],
+    features: list[str],
+    target: str,
+    params: EvaluateParams,
+    key: Sequence[str],
+) -> Evaluation:
+    """Score the test rows a batch at a time (bounded in memory: an out-of-core engine or a
+    memory budget), appending the predictions to their file; metrics from exact per-batch
+    sums, plot points and permutation importance on seeded samples (as on a cluster)."""
+    from features_pipeline.model.cluster import combine_partials
+    from features_pipeline.model.evaluate import ACTUAL, PREDICTED, points_table
+    from features_pipeline.model.gates import check_gates
+    from features_pipeline.model.importance import permutation_importance
+    from features_pipeline.model.sampling import sample_file
+
+    source, output = paths.FEATURE_TABLE.path, paths.TEST_PREDICTIONS.path
+    ids = [name for name in key if name in needed]
+    partials = score_batches(
+        model, source, output, needed=needed, features=features, target=target, ids=ids
+    )
+    if not partials:
+        raise UserError(f"{paths.FEATURE_TABLE}: no {TEST!r} rows")
+    metrics = combine_partials(partials)
+    points, _ = sample_file(
+        output, params.plot_points, params.seed, ids, split=None, columns=[ACTUAL, PREDICTED]
+    )
+    sample, _ = sample_file(
+        source, params.importance.rows, params.seed, key, split=TEST, columns=needed
+    )
+    importance = permutation_importance(
+        model,
+        sample.select(features),
+        sample.get_column(target).cast(pl.Float64).to_numpy(),
+        repeats=params.importance.repeats,
+        seed=params.seed,
+    )
+    return Evaluation(
+        metrics=metrics,
+        gates=check_gates(metrics, params.gates),
+        predictions=pl.DataFrame(),  # written a batch at a time
+        points=points_table(
+            points.get_column(ACTUAL).to_numpy(), points.get_column(PREDICTED).to_numpy()
+        ),
+        importance=importance,
+    )
+
+
+def score_batches(
+    model: Pipeline,
+    source: Path,
+    output: Path,
+    *,
+    needed: list[str],
+    features: list[str],
+    target: str,
+    ids: list[str],
+) -> list[tuple[int, float]]:
+    """Predict the test rows of ``source`` a batch at a time into ``output`` (the row key,
+    actual, predicted), atomically; returns the
+    exact partial sums of the metrics (none: no test rows)."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    from features_pipeline.model.cluster import batch_partials
+    from features_pipeline.model.evaluate import ACTUAL, PREDICTED, predict
+    from features_pipeline.model.sampling import file_batches
+
+    partials: list[tuple[int, float]] = []
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    writer = None
+    try:
+        for batch in file_batches(source, needed):
+            test = batch.filter(pl.col(SPLIT) == TEST)
+            if test.height == 0:
+                continue
+            actual = test.get_column(target).cast(pl.Float64).to_numpy()
+            predicted = predict(model, test, features)
+            partials.extend(batch_partials(actual, predicted))
+            scored = test.select(*ids, pl.Series(ACTUAL, actual), pl.Series(PREDICTED, predicted))
+            arrow = scored.to_arrow()
+            writer = writer or pq.ParquetWriter(temporary, arrow.schema, compression="zstd")
+            writer.write_table(arrow)
+        if writer is not None:
+            writer.close()
+            os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return partials
+
+
 def run(args: argparse.Namespace) -> StageFacts:
     params = read_params(args.params)
     evaluate = params.section("evaluate", EvaluateParams)
@@ -145,6 +241,10 @@ def score_test_rows(
     if capabilities(engine.name).warehouse_tables:
         return evaluate_on_cluster(
             engine, model, needed=needed, features=features, target=target, params=params, key=key
+        )
+    if bounded(engine):
+        return evaluate_in_batches(
+            model, needed=needed, features=features, target=target, params=params, key=key
         )
     test_rows = paths.FEATURE_TABLE.read_parquet(needed, where=pl.col(SPLIT) == TEST)
     test = split_rows(test_rows, TEST, str(paths.FEATURE_TABLE))

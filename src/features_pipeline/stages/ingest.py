@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from features_pipeline.contracts.dataset import (
 )
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.split import SPLIT
+from features_pipeline.engines.budget import require_rows_in_budget
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import capabilities, engine_names
 from features_pipeline.errors import UserError
@@ -24,7 +27,7 @@ from features_pipeline.ingest.contract import check_raw_contract
 from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_table
 from features_pipeline.ingest.params import IngestParams, SplitParams
 from features_pipeline.ingest.split import assign_split
-from features_pipeline.ingest.synthetic import generate_sales
+from features_pipeline.ingest.synthetic import generate_sales, sales_chunks
 from features_pipeline.ingest.table import synthetic_as_declared, with_row_number
 from features_pipeline.io import write_parquet_atomic
 from features_pipeline.logs import get_logger, status, timed
@@ -110,6 +113,79 @@ def load_source(
     frame = with_row_number(pl.concat(parts, how="diagonal"), dataset)
     with status("checking the raw contract across the parts"):  # e.g. a key in two parts
         return check_raw_contract(frame, f"{path} ({len(files)} files)", dataset)
+
+
+def source_chunks(
+    params: IngestParams, params_file: Path, *, dataset: DatasetContract, contract: Path
+) -> Iterator[pl.DataFrame]:
+    """The source a bounded piece at a time, typed as declared, with row numbers counted across
+    the pieces: the synthetic sample a chunk at a time (:func:`sales_chunks`: the same rows as
+    :func:`generate_sales`), a CSV source a file at a time (each read and checked as
+    :func:`read_checked` does; one file is read whole: split a bigger-than-memory CSV into parts
+    in a folder)."""
+    start = 1
+    if params.is_synthetic:
+        for chunk in sales_chunks(params.rows, params.seed):
+            frame = synthetic_as_declared(chunk, dataset, str(params_file), str(contract))
+            yield with_row_number(frame, dataset, start)
+            start += frame.height
+        return
+    for file in source_files(source_path(params, params_file), params_file):
+        frame = read_checked(file, dataset, contract)
+        yield with_row_number(frame, dataset, start)
+        start += frame.height
+
+
+def ingest_in_chunks(
+    params: IngestParams,
+    split: SplitParams,
+    params_file: Path,
+    *,
+    dataset: DatasetContract,
+    contract: Path,
+    engine: EngineParams,
+) -> tuple[int, int, dict[str, int]]:
+    """Ingest bounded in memory (an out-of-core engine, random split): each piece of
+    :func:`source_chunks` split (per row: the same labels as on the whole table) and appended
+    to a temporary parquet file; the raw contract across the pieces (a key in two chunks) is
+    checked by the engine on that file, then it replaces the output. Returns (rows, cols, rows
+    per split)."""
+    import narwhals.stable.v2 as nw
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    from features_pipeline.engines.base import ROW
+    from features_pipeline.engines.registry import open_executor
+    from features_pipeline.ingest.contract_on_engine import check_raw_contract_lazy
+
+    output = paths.INTERIM_TABLE.path
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    writer, cols = None, 0
+    try:
+        for chunk in source_chunks(params, params_file, dataset=dataset, contract=contract):
+            table = assign_split(
+                chunk, **split.model_dump(), dataset=dataset, source=str(params_file)
+            )
+            arrow = table.to_arrow()
+            writer = writer or pq.ParquetWriter(temporary, arrow.schema, compression="zstd")
+            writer.write_table(arrow)
+            cols = table.width
+        if writer is not None:
+            writer.close()
+        with open_executor(engine) as executor, status("checking the raw contract"):
+            written = executor.scan_parquet(temporary)
+            check_raw_contract_lazy(written.drop(ROW), named_source(params), dataset)
+            counted = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+    counts = {str(name): int(n) for name, n in sorted(counted)}
+    return sum(counts.values()), cols, counts
+
+
+def named_source(params: IngestParams) -> str:
+    """How errors name the source."""
+    return "synthetic sample" if params.is_synthetic else str(params.source)
 
 
 def is_uri(source: str) -> bool:
@@ -226,6 +302,16 @@ def run(args: argparse.Namespace) -> StageFacts:
             f"engine.name: {' or '.join(engine_names(lambda can: can.warehouse_tables))} reads; "
             "copy the CSV into data/raw/ for the local engines"
         )
+    if capabilities(engine.name).out_of_core and split.strategy == "random":
+        with timed(log, "ingest", source=ingest.source, engine=engine.name) as fields:
+            rows, cols, counts = ingest_in_chunks(
+                ingest, split, args.params, dataset=dataset, contract=contract, engine=engine
+            )
+            fields.update(rows=rows, cols=cols, **counts)
+        log.info("wrote %s", output)
+        return {"rows": rows, "cols": cols}
+    if ingest.is_synthetic:
+        require_rows_in_budget("ingest", engine, ingest.rows, len(dataset.columns))
     with timed(log, "ingest", source=ingest.source) as fields:
         frame = load_source(ingest, args.params, dataset=dataset, contract=contract)
         frame = assign_split(frame, **split.model_dump(), dataset=dataset, source=str(args.params))

@@ -15,6 +15,7 @@ from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.plan_file import PlanFile, read_plan_file
 from features_pipeline.contracts.split import SPLIT, TRAIN
 from features_pipeline.engines.params import EngineParams
+from features_pipeline.errors import UserError
 from features_pipeline.io import write_csv_atomic, write_json_atomic
 from features_pipeline.logs import get_logger, timed
 from features_pipeline.model.artifacts import save_model
@@ -42,11 +43,14 @@ def read_train_rows(
     """The train rows of the feature table (on Spark: from cluster storage), all of them or the
     seeded ``train.max_rows`` sample (the same rows on every engine); (rows, sampled from)."""
     from features_pipeline.engines.base import ROW
+    from features_pipeline.engines.budget import bounded
     from features_pipeline.engines.registry import capabilities, local_executor, open_executor
     from features_pipeline.model.sampling import train_rows
 
     schema = paths.FEATURE_TABLE.parquet_schema()
     key = [name for name in dataset.row_key if name in schema and name not in columns]
+    if bounded(engine):
+        return bounded_train_rows(engine, columns, params=params, dataset=dataset)
     if not capabilities(engine.name).warehouse_tables:  # the table is a local parquet file
         if params.max_rows is None:  # only the train rows in memory (filtered while reading)
             train = pl.col(SPLIT) == TRAIN if SPLIT in schema else None
@@ -59,6 +63,30 @@ def read_train_rows(
     with open_executor(engine) as executor:
         table = executor.scan_parquet(paths.FEATURE_TABLE.path).select(ROW, *columns, *key)
         return train_rows(table, params.max_rows, params.seed, dataset.row_key, executor.to_polars)
+
+
+def bounded_train_rows(
+    engine: EngineParams, columns: list[str], *, params: TrainParams, dataset: DatasetContract
+) -> tuple[pl.DataFrame, int | None]:
+    """The train rows read a batch at a time, at most ``train.max_rows`` and at most what a fit
+    within ``engine.memory_limit`` takes (the same seeded sample as on every engine); a budget
+    too small for any fit is one line naming what it would need."""
+    from features_pipeline.engines.budget import budget_rows
+    from features_pipeline.model.sampling import sample_file
+
+    try:
+        fitting = budget_rows(engine.budget_bytes, len(columns))
+    except ValueError as exc:
+        message = f"train: engine.memory_limit: {engine.memory_limit} is too small: {exc}"
+        raise UserError(message) from None
+    sizes = [size for size in (params.max_rows, fitting) if size is not None]
+    cap = min(sizes) if sizes else None
+    if fitting is not None and cap == fitting:
+        log.info("train: at most %s rows fit in engine.memory_limit %s", cap, engine.memory_limit)
+    frame, count = sample_file(
+        paths.FEATURE_TABLE.path, cap, params.seed, dataset.row_key, split=TRAIN, columns=columns
+    )
+    return frame, (count if cap is not None and count > cap else None)
 
 
 def run(args: argparse.Namespace) -> StageFacts:

@@ -17,6 +17,7 @@ from features_pipeline.contracts.plan_file import (
     read_plan_file,
 )
 from features_pipeline.contracts.text import did_you_mean
+from features_pipeline.engines.budget import require_in_budget
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import capabilities, open_executor
 from features_pipeline.errors import UserError
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> StageFacts:
     check_feature_names(inputs.features, columns, plan, source=str(args.params))
     engine = params.section("engine", EngineParams)
     if capabilities(engine.name).in_memory:
+        require_in_budget("validate", engine, paths.FEATURE_TABLE.path)
         frame = paths.FEATURE_TABLE.read_parquet()
         rows, cols = frame.height, frame.width
         with (

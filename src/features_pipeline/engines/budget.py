@@ -1,0 +1,90 @@
+"""``engine.memory_limit``, the one memory budget every stage honours: what a stage that holds its
+table in memory (an in-memory engine) would need, and the one line when that is over budget.
+
+An out-of-core engine streams or spills within the budget instead (DuckDB gets its share of it,
+``engines/duckdb.py``; ingest, train and evaluate read and write a batch at a time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from features_pipeline.engines.params import EngineParams, format_bytes
+from features_pipeline.errors import UserError
+
+# Peak RSS of the features stage on Polars (the shipped spec, 15 input + 19 feature columns):
+# 0.39 GB at 0.6M rows, 0.94 GB at 2M rows (issue 23; benchmarks/README.md, "Bigger than
+# memory"): ~390 bytes a row, ~11.5 a cell, over ~0.16 GB of Python, Polars and imports
+IN_MEMORY_FIXED_BYTES = 160_000_000
+IN_MEMORY_BYTES_PER_CELL = 12
+
+
+def in_memory_bytes(rows: int, columns: int) -> int:
+    """What a stage holding a ``rows`` x ``columns`` table in memory needs at its peak."""
+    return IN_MEMORY_FIXED_BYTES + rows * columns * IN_MEMORY_BYTES_PER_CELL
+
+
+def bounded(engine: EngineParams) -> bool:
+    """Whether the stages read and write a batch at a time (an out-of-core engine, or any
+    engine under a memory budget) rather than the whole table at once."""
+    from features_pipeline.engines.registry import capabilities
+
+    return capabilities(engine.name).out_of_core or engine.budget_bytes is not None
+
+
+def require_in_budget(stage: str, engine: EngineParams, table: Path, added: int = 0) -> None:
+    """One line naming the stage and what it would need when the parquet ``table`` (with
+    ``added`` columns more) does not fit ``engine.memory_limit`` on an in-memory engine (nothing
+    without a budget or on an engine that is not in memory). Reads only the file's footer."""
+    from features_pipeline.engines.registry import capabilities
+
+    if engine.budget_bytes is None or not capabilities(engine.name).in_memory:
+        return
+    scan = pl.scan_parquet(table)
+    rows = int(scan.select(pl.len()).collect().item())
+    require_rows_in_budget(stage, engine, rows, len(scan.collect_schema()) + added)
+
+
+def require_rows_in_budget(stage: str, engine: EngineParams, rows: int, columns: int) -> None:
+    """:func:`require_in_budget` for a table of ``rows`` x ``columns`` (not yet written)."""
+    from features_pipeline.engines.registry import capabilities, engine_names
+
+    budget = engine.budget_bytes
+    needed = in_memory_bytes(rows, columns)
+    if budget is None or not capabilities(engine.name).in_memory or needed <= budget:
+        return
+    streaming = " or ".join(engine_names(lambda can: can.out_of_core and not can.cluster))
+    raise UserError(
+        f"{stage}: engine.memory_limit: {engine.memory_limit} is not enough for engine.name: "
+        f"{engine.name}, which holds the {rows:,} x {columns} table in memory (about "
+        f"{format_bytes(needed)} needed); raise it, or set engine.name: {streaming} "
+        "(streams and spills within the budget)"
+    )
+
+
+# The train stage's memory: a fixed part (Python, Polars, scikit-learn, skops, the model) and a
+# part per cell of the rows fitted (the frame, its numpy copy, the encoded matrix, the CV folds'
+# copies). Measured with peak RSS of the train stage (default model) at 0.16M-1.6M train rows:
+# benchmarks/README.md, "Bigger than memory".
+FIT_FIXED_BYTES = 500_000_000
+FIT_BYTES_PER_CELL = 48
+MIN_FIT_ROWS = 1_000  # fewer rows than this is no model
+
+
+def fit_bytes(rows: int, columns: int) -> int:
+    """The train stage's peak memory fitting ``rows`` rows of ``columns`` columns."""
+    return FIT_FIXED_BYTES + rows * columns * FIT_BYTES_PER_CELL
+
+
+def budget_rows(budget: int | None, columns: int) -> int | None:
+    """The most train rows of ``columns`` columns a fit within ``budget`` bytes takes (None:
+    no budget); below :data:`MIN_FIT_ROWS`, ValueError naming what the fit would need."""
+    if budget is None:
+        return None
+    rows = (budget - FIT_FIXED_BYTES) // (columns * FIT_BYTES_PER_CELL)
+    if rows < MIN_FIT_ROWS:
+        needed = format_bytes(fit_bytes(MIN_FIT_ROWS, columns))
+        raise ValueError(f"a fit of {MIN_FIT_ROWS:,} rows x {columns} columns needs about {needed}")
+    return int(rows)
