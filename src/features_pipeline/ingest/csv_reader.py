@@ -352,6 +352,21 @@ def _string_batches(
             yield batch
 
 
+def read_string_batches(
+    path: Path, dataset: DatasetContract, batch_rows: int = 0
+) -> Iterator[pl.DataFrame]:
+    """:func:`read_raw_strings` a batch of at most ``batch_rows`` rows (default
+    :data:`CSV_BATCH_ROWS`) at a time, in file order: memory is bounded by the batch."""
+    separator, mapping = open_csv(path, dataset)
+    query = _strings(path, separator, mapping)
+    empty = True
+    for strings in _string_batches(path, query, dataset, batch_rows or CSV_BATCH_ROWS):
+        empty = False
+        yield strings
+    if empty:
+        raise UserError(f"{path}: header only, no data rows")
+
+
 def read_csv_batches(
     path: Path, dataset: DatasetContract, contract_source: str = "", batch_rows: int = 0
 ) -> Iterator[pl.DataFrame]:
@@ -359,14 +374,8 @@ def read_csv_batches(
     :data:`CSV_BATCH_ROWS`) at a time, in file order: memory is bounded by the batch, not the
     file. Every cell is parsed as the text path does (the same table, bit for bit), so errors
     name the file, the line and the column as :func:`read_csv_table`'s do."""
-    separator, mapping = open_csv(path, dataset)
-    query = _strings(path, separator, mapping)
-    empty = True
-    for strings in _string_batches(path, query, dataset, batch_rows or CSV_BATCH_ROWS):
-        empty = False
+    for strings in read_string_batches(path, dataset, batch_rows):
         yield parse_strings(path, strings.lazy(), dataset, contract_source)
-    if empty:
-        raise UserError(f"{path}: header only, no data rows")
 
 
 def read_raw_strings(path: Path, dataset: DatasetContract) -> pl.DataFrame:
