@@ -3,13 +3,15 @@ memory budget says what it cannot do in one line."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import polars as pl
 import pytest
 from sales_columns import SALES
-from support import Project, default_params, error_line, load_stage_module
+from support import Project, default_params, error_line, load_stage_module, write_sales_csv
 
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
 from features_pipeline.engines.budget import budget_rows, require_rows_in_budget
@@ -17,7 +19,7 @@ from features_pipeline.engines.duckdb import duckdb_limit
 from features_pipeline.engines.params import EngineParams, parse_bytes
 from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.errors import UserError
-from features_pipeline.ingest import synthetic
+from features_pipeline.ingest import csv_reader, synthetic
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import ORDER_ID, generate_sales, sales_chunks
 from features_pipeline.model import sampling
@@ -138,3 +140,59 @@ def test_the_running_sample_keeps_the_smallest_hashes_ties_by_row() -> None:
             best.add(hashes[start : start + 1_234], rows[start : start + 1_234])
         expected = np.sort(np.lexsort((rows, hashes))[:size])
         assert np.array_equal(best.rows_chosen(), expected), size
+
+
+@pytest.mark.duckdb
+def test_one_big_csv_is_read_a_batch_at_a_time(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 23: a single CSV on the bounded path is parsed at most CSV_BATCH_ROWS rows at a
+    time (never the whole file), gives the in-memory table, and a bad cell in a later batch is
+    the same one line (file, line, column) as on the in-memory path."""
+    monkeypatch.setattr(csv_reader, "CSV_BATCH_ROWS", 300)
+    parsed: list[int] = []
+    parse_strings = csv_reader.parse_strings
+
+    def counting(path: Path, strings: pl.LazyFrame, *args: Any) -> pl.DataFrame:
+        with contextlib.suppress(pl.exceptions.ComputeError):  # the whole file's scan, bad
+            parsed.append(strings.select(pl.len()).collect().item())
+        return parse_strings(path, strings, *args)
+
+    monkeypatch.setattr(csv_reader, "parse_strings", counting)
+    csv = write_sales_csv(project.root / "data/raw/sales.csv", generate_sales(1000, seed=5))
+    stage = load_stage_module("ingest")
+    tables, lines = [], []
+    for engine in ({"name": "polars"}, {"name": "duckdb", "memory_limit": "512MB"}):
+        parsed.clear()
+        params = default_params(engine=engine, ingest={"source": "data/raw/sales.csv"})
+        project.write_params(params)
+        assert run_stage("ingest", stage.run, "", argv=["--params", "params.yaml"]) == 0
+        tables.append(pl.read_parquet(project.root / INTERIM))
+        if engine["name"] == "duckdb":
+            assert parsed == [300, 300, 300, 100]  # never more than a batch parsed at once
+    assert tables[0].height == 1000
+    assert tables[1].equals(tables[0])
+    lines_of = csv.read_text().splitlines()
+    units = lines_of[0].split(",").index("Units Sold")
+    cells = lines_of[900].split(",")  # line 901: the fourth batch
+    cells[units] = "many"
+    lines_of[900] = ",".join(cells)
+    csv.write_text("\n".join(lines_of) + "\n")
+    for engine in ({"name": "polars"}, {"name": "duckdb", "memory_limit": "512MB"}):
+        project.write_params(default_params(engine=engine, ingest={"source": "data/raw/sales.csv"}))
+        assert run_stage("ingest", stage.run, "", argv=["--params", "params.yaml"]) == 1
+        lines.append(error_line(1, capsys.readouterr().err))
+    assert lines[0] == (
+        "error: data/raw/sales.csv: column 'Units Sold': 1 value(s) are not a whole number "
+        "(line 901: 'many')"
+    )
+    assert lines[1] == lines[0]
+    lines_of[900] += ",extra"  # a ragged line: the reader's failure, mid-file
+    csv.write_text("\n".join(lines_of) + "\n")
+    for engine in ({"name": "polars"}, {"name": "duckdb", "memory_limit": "512MB"}):
+        project.write_params(default_params(engine=engine, ingest={"source": "data/raw/sales.csv"}))
+        assert run_stage("ingest", stage.run, "", argv=["--params", "params.yaml"]) == 1
+        lines.append(error_line(1, capsys.readouterr().err))
+    assert lines[2] == lines[3], lines[2:]
+    assert "data/raw/sales.csv: line 901" in lines[2], lines[2]
+    assert not list((project.root / INTERIM.parent).glob(".*.tmp"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -289,3 +290,119 @@ def test_a_run_without_rejected_rows_writes_an_empty_rejected_file(
     predict(plain, write_sales_csv(tmp_path / "new.csv", plain.test_rows.head(3)),
             rejected_path=rejected_file)  # fmt: skip
     assert rejected_file.read_text(encoding="utf-8").splitlines() == ["line,problems"]
+
+
+def test_batched_scoring_writes_the_in_memory_files(
+    plain: Project,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """engine.memory_limit's path, 7 rows at a time: the same predictions, rejected rows and
+    warnings as the whole file in memory, byte for byte."""
+    from features_pipeline.predict import batched
+
+    checked: list[int] = []
+    check_new_rows = batched.check_new_rows
+
+    def counting(path: Path, strings: pl.DataFrame, *args: Any) -> Any:
+        checked.append(strings.height)
+        return check_new_rows(path, strings, *args)
+
+    monkeypatch.setattr(batched, "check_new_rows", counting)
+    rows = plain.test_rows.with_columns(
+        pl.when(pl.int_range(pl.len()) % 9 == 4)
+        .then(pl.lit("Gadgets"))
+        .otherwise(pl.col(c.ITEM_TYPE))
+        .alias(c.ITEM_TYPE)
+    )
+    csv = tmp_path / "new.csv"
+    csv.write_text(broken_rows(rows), encoding="utf-8")
+    files, messages = [], []
+    for batch_rows in (None, 7):
+        output, rejected = tmp_path / f"out{batch_rows}.csv", tmp_path / f"rej{batch_rows}.csv"
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="features_pipeline"):
+            result = predict_csv(
+                plain.root / MODEL,
+                csv,
+                output,
+                state_path=plain.root / STATE,
+                rejected_path=rejected,
+                batch_rows=batch_rows,
+            )
+        files.append((output.read_bytes(), rejected.read_bytes(), result.rows_read))
+        messages.append([record.getMessage() for record in caplog.records])
+        assert result.rejected.get_column("line").unique().to_list() == [3, 5]
+    assert checked == [7] * (rows.height // 7) + [rows.height % 7]  # never more than a batch
+    assert files[1] == files[0]
+    assert messages[1] == messages[0]
+    assert any("unseen in training" in message for message in messages[0])
+    assert pl.read_csv(tmp_path / "outNone.csv").height == rows.height - 2
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_batched_scoring_fails_whole_and_writes_nothing(plain: Project, tmp_path: Path) -> None:
+    """A bad row in a later batch with --on-invalid fail: the in-memory path's one line, and
+    neither the output nor its temp file is left behind."""
+    rows = plain.test_rows.head(30)
+    lines = csv_text(rows).splitlines()
+    units = lines[0].split(",").index(c.UNITS_SOLD)
+    cells = lines[24].split(",")  # line 25: the fourth batch of 7
+    cells[units] = "-3"
+    lines[24] = ",".join(cells)
+    csv = tmp_path / "new.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = []
+    for batch_rows in (None, 7):
+        output = tmp_path / "out.csv"
+        with pytest.raises(UserError) as raised:
+            predict_csv(
+                plain.root / MODEL,
+                csv,
+                output,
+                state_path=plain.root / STATE,
+                on_invalid="fail",
+                batch_rows=batch_rows,
+            )
+        errors.append(raised.value.message)
+        assert not output.exists()
+    assert errors[1] == errors[0]
+    assert "line 25" in errors[0], errors[0]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_memory_limit_sizes_the_scoring_batches(plain: Project) -> None:
+    from features_pipeline.engines.params import EngineParams
+    from features_pipeline.predict.batched import batch_rows, batchable
+
+    assert batch_rows(EngineParams(), 6) is None
+    assert batch_rows(EngineParams(memory_limit="3GB"), 6) == (3 * 10**9 - 500_000_000) // 288
+    assert batch_rows(EngineParams(memory_limit="100MB"), 6) == 1_000  # the floor
+    state = load_state(plain.root / STATE)
+    assert batchable(state, PLAIN)
+    assert not batchable(state, WINDOW)  # a lag looks at other rows: scored in memory
+
+
+def test_a_memory_limit_in_params_scores_in_batches(
+    plain: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_module = importlib.import_module("features_pipeline.predict.run")  # the package shadows it
+
+    scored: list[int] = []
+
+    def score_batches(*args: Any, rows: int, **options: Any) -> Any:
+        scored.append(rows)
+        raise UserError("scored in batches")
+
+    monkeypatch.setattr(run_module, "score_batches", score_batches)
+    params = yaml.safe_load((plain.root / "params.yaml").read_text(encoding="utf-8"))
+    params["engine"] = {"memory_limit": "100MB"}
+    limited = tmp_path / "params.yaml"
+    limited.write_text(yaml.safe_dump(params), encoding="utf-8")
+    csv = write_sales_csv(tmp_path / "new.csv", plain.test_rows.head(3))
+    assert predict(plain, csv, params_path=plain.root / "params.yaml").height == 3  # in memory
+    assert scored == []
+    with pytest.raises(UserError, match="scored in batches"):
+        predict(plain, csv, params_path=limited)
+    assert scored == [1_000]  # 100MB is below a batch's floor of rows

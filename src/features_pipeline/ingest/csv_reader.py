@@ -15,7 +15,7 @@ import csv
 import errno
 import itertools
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -308,21 +308,74 @@ def scan_raw_strings(path: Path, dataset: DatasetContract) -> pl.LazyFrame:
     return _strings(path, separator, mapping)
 
 
+def reader_error(
+    path: Path, exc: pl.exceptions.ComputeError, dataset: DatasetContract
+) -> UserError:
+    """The one line for a CSV reader failure: not UTF-8, the malformed line, or the reason."""
+    separator = detect_separator(read_header(path, dataset))
+    if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+        return not_utf8_error(path, separator, dataset)
+    malformed = find_malformed_line(path, separator)
+    if malformed:
+        return UserError(f"{path}: line {malformed[0]}: {malformed[1]}")
+    return UserError(f"{path}: cannot parse as CSV: {shown(str(exc).splitlines()[0])}")
+
+
 def collect_csv(path: Path, query: pl.LazyFrame, dataset: DatasetContract) -> pl.DataFrame:
     """Run a query over the CSV, turning reader failures into UserErrors."""
     try:
         return query.collect()
     except pl.exceptions.ComputeError as exc:
-        separator = detect_separator(read_header(path, dataset))
-        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-            raise not_utf8_error(path, separator, dataset) from None
-        malformed = find_malformed_line(path, separator)
-        if malformed:
-            raise UserError(f"{path}: line {malformed[0]}: {malformed[1]}") from None
-        reason = shown(str(exc).splitlines()[0])
-        raise UserError(f"{path}: cannot parse as CSV: {reason}") from None
+        raise reader_error(path, exc, dataset) from None
     except pl.exceptions.NoDataError:
         raise UserError(f"{path}: file is empty (expected a header line and data rows)") from None
+
+
+CSV_BATCH_ROWS = 250_000  # rows of a CSV read a batch at a time (ingest on an out-of-core engine)
+
+
+def _string_batches(
+    path: Path, query: pl.LazyFrame, dataset: DatasetContract, batch_rows: int
+) -> Iterator[pl.DataFrame]:
+    """The string table of ``query`` at most ``batch_rows`` rows at a time (the streaming
+    engine reads the file as it goes), reader failures turned into UserErrors as
+    :func:`collect_csv` does."""
+    batches = query.collect_batches(chunk_size=batch_rows, engine="streaming")
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except pl.exceptions.ComputeError as exc:
+            raise reader_error(path, exc, dataset) from None
+        if batch.height:
+            yield batch
+
+
+def read_string_batches(
+    path: Path, dataset: DatasetContract, batch_rows: int = 0
+) -> Iterator[pl.DataFrame]:
+    """:func:`read_raw_strings` a batch of at most ``batch_rows`` rows (default
+    :data:`CSV_BATCH_ROWS`) at a time, in file order: memory is bounded by the batch."""
+    separator, mapping = open_csv(path, dataset)
+    query = _strings(path, separator, mapping)
+    empty = True
+    for strings in _string_batches(path, query, dataset, batch_rows or CSV_BATCH_ROWS):
+        empty = False
+        yield strings
+    if empty:
+        raise UserError(f"{path}: header only, no data rows")
+
+
+def read_csv_batches(
+    path: Path, dataset: DatasetContract, contract_source: str = "", batch_rows: int = 0
+) -> Iterator[pl.DataFrame]:
+    """:func:`read_csv_table` a batch of at most ``batch_rows`` rows (default
+    :data:`CSV_BATCH_ROWS`) at a time, in file order: memory is bounded by the batch, not the
+    file. Every cell is parsed as the text path does (the same table, bit for bit), so errors
+    name the file, the line and the column as :func:`read_csv_table`'s do."""
+    for strings in read_string_batches(path, dataset, batch_rows):
+        yield parse_strings(path, strings.lazy(), dataset, contract_source)
 
 
 def read_raw_strings(path: Path, dataset: DatasetContract) -> pl.DataFrame:

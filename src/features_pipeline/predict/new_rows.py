@@ -30,7 +30,7 @@ PROBLEMS = "problems"
 SHOWN_EXAMPLES = 3
 
 
-def _no_rows() -> pl.DataFrame:
+def no_rows() -> pl.DataFrame:
     return pl.DataFrame(schema={"line": pl.Int64, PROBLEMS: pl.String})
 
 
@@ -42,7 +42,7 @@ class NewRows:
     rejected: pl.DataFrame  # line, column, check, value (one row per failure)
     rows_read: int
     # the rejected input rows themselves: line, their cells as read (text), problems
-    rejected_rows: pl.DataFrame = field(default_factory=_no_rows)
+    rejected_rows: pl.DataFrame = field(default_factory=no_rows)
 
 
 def rejected_input_rows(strings: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
@@ -50,7 +50,7 @@ def rejected_input_rows(strings: pl.DataFrame, failures: pl.DataFrame) -> pl.Dat
     their file ``line`` and a ``problems`` column (``'Units Sold' fails 'Units Sold > 0' ('-3');
     ...``)."""
     if failures.height == 0:
-        return _no_rows()
+        return no_rows()
     problems = failures.group_by("line", maintain_order=True).agg(
         pl.format(
             "{} fails {} ({})",
@@ -92,7 +92,20 @@ def read_new_rows(
     ``required`` columns must exist. Rows with unparsable cells or failing a contract check are
     skipped and returned in ``rejected`` (``on_invalid="skip"``) or fail the run (``"fail"``).
     """
-    strings = read_raw_strings(path, dataset)
+    return check_new_rows(path, read_raw_strings(path, dataset), required, dataset, on_invalid)
+
+
+def check_new_rows(
+    path: Path,
+    strings: pl.DataFrame,
+    required: Sequence[str],
+    dataset: DatasetContract,
+    on_invalid: OnInvalid = "skip",
+    first_line: int | None = None,
+) -> NewRows:
+    """:func:`read_new_rows` on ``strings`` (cells as text with their file lines: the whole
+    file, or one batch of it). ``first_line`` is the file line of a batch's first row: a batch
+    whose every row is rejected is then an empty ``frame`` (no columns), not an error."""
     original = strings
     missing = [name for name in required if name in dataset.columns and name not in strings.columns]
     if missing:
@@ -111,12 +124,14 @@ def read_new_rows(
             bad_lines = error.details.get_column("line").cast(pl.Int64)
             strings = strings.filter(~pl.col(LINE_COLUMN).cast(pl.Int64).is_in(bad_lines.implode()))
             if strings.height == 0:
+                if first_line is not None:
+                    return _all_rejected(original, rejected)
                 raise UserError(f"{path}: no row can be read ({error.message})") from None
     lines = strings.get_column(LINE_COLUMN)
     parsed = with_row_number(parsed, dataset)
     if on_invalid == "fail":
         frame = check_raw_contract(
-            parsed, str(path), dataset, FIRST_DATA_LINE, "line", required=required
+            parsed, str(path), dataset, first_line or FIRST_DATA_LINE, "line", required=required
         )
         return NewRows(frame, _no_failures(), frame.height)
     try:
@@ -131,12 +146,21 @@ def read_new_rows(
         bad = set(details.get_column("row").to_list())
         keep = pl.Series([index not in bad for index in range(parsed.height)])
         if not keep.any():
+            if first_line is not None:
+                return _all_rejected(original, rejected)
             raise UserError(f"{path}: every row fails the raw contract ({error.message})") from None
         frame = parsed.filter(keep)
     table = pl.concat(rejected).sort("line", maintain_order=True) if rejected else _no_failures()
     rows_read = frame.height + table.get_column("line").n_unique()
     rows = rejected_input_rows(original, table)
     return NewRows(frame=frame, rejected=table, rows_read=rows_read, rejected_rows=rows)
+
+
+def _all_rejected(strings: pl.DataFrame, rejected: list[pl.DataFrame]) -> NewRows:
+    """A batch none of whose rows can be predicted: an empty frame and its failures."""
+    table = pl.concat(rejected).sort("line", maintain_order=True)
+    rows = rejected_input_rows(strings, table)
+    return NewRows(pl.DataFrame(), table, table.get_column("line").n_unique(), rows)
 
 
 def read_history(path: Path, columns: Sequence[str], dataset: DatasetContract) -> pl.DataFrame:

@@ -10,20 +10,24 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from features_pipeline.contracts.card import read_card
+from features_pipeline.contracts.card import ModelCard, read_card
 from features_pipeline.contracts.dataset import DatasetContract, read_contract
 from features_pipeline.contracts.params import read_params
 from features_pipeline.contracts.paths import CARD_NAME, DEFAULT_PARAMS, FEATURE_STATE
 from features_pipeline.contracts.plan_file import Kind
+from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import DEFAULT_ENGINE, capabilities
 from features_pipeline.errors import UserError
-from features_pipeline.features.state import load_state
+from features_pipeline.features.state import FittedState, load_state
 from features_pipeline.io import temp_path, write_csv_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.model.artifacts import load_model_checked
+from features_pipeline.predict.batched import batch_rows as budget_batch_rows
+from features_pipeline.predict.batched import batchable, score_batches
 from features_pipeline.predict.inputs import (
     check_state_matches,
     describe_unseen,
@@ -36,6 +40,7 @@ from features_pipeline.predict.inputs import (
 from features_pipeline.predict.new_rows import (
     OnInvalid,
     describe_rejected,
+    no_rows,
     read_history,
     read_new_rows,
 )
@@ -84,6 +89,7 @@ def predict_csv(
     rejected_path: Path | None = None,
     dataset: DatasetContract | None = None,
     params_path: Path = DEFAULT_PARAMS,
+    batch_rows: int | None = None,
 ) -> PredictResult:
     """Predict every valid row of the CSV ``input_path`` into ``output_path`` (CSV, atomic).
 
@@ -92,6 +98,8 @@ def predict_csv(
     needed when the model uses window features. Invalid rows are skipped and reported (also
     written to ``rejected_path`` if given) or, with ``on_invalid="fail"``, end the run.
     ``dataset`` defaults to the contract ``params_path`` names (columns, types, key).
+    ``batch_rows`` (default: from ``engine.memory_limit`` of ``params_path``, None without one)
+    scores the input that many rows at a time (:mod:`.batched`; the same output file).
     """
     check_output(output_path, "--output", input_path)
     if rejected_path is not None:
@@ -108,8 +116,28 @@ def predict_csv(
     state = load_state(state_path)
     check_state_matches(card, state, str(card_path))
     features, target = list(card.features), card.target
-    dataset = dataset or read_contract(read_params(params_path))
+    if dataset is None:
+        params = read_params(params_path)
+        dataset = read_contract(params)
+        if batch_rows is None:
+            batch_rows = budget_batch_rows(params.section("engine", EngineParams), len(features))
     required = needed_raw_columns(state.plan, features, dataset)
+    if batch_rows is not None and batchable(state, features):
+        if history_path is not None:
+            log.info("%s: the model uses no window feature; history not needed", history_path)
+        return predict_batched(
+            model,
+            card,
+            state,
+            input_path,
+            output_path,
+            required=required,
+            dataset=dataset,
+            on_invalid=on_invalid,
+            rows=batch_rows,
+            card_source=str(card_path),
+            rejected_path=rejected_path,
+        )
     with timed(log, "read_new_rows", path=input_path) as fields, status(f"reading {input_path}"):
         new = read_new_rows(input_path, required, dataset, on_invalid)
         fields.update(rows=new.rows_read, valid=new.frame.height)
@@ -139,6 +167,51 @@ def predict_csv(
         rows_read=new.rows_read,
         rejected_rows=new.rejected_rows,
     )
+
+
+def predict_batched(
+    model: Any,
+    card: ModelCard,
+    state: FittedState,
+    input_path: Path,
+    output_path: Path,
+    *,
+    required: list[str],
+    dataset: DatasetContract,
+    on_invalid: OnInvalid,
+    rows: int,
+    card_source: str,
+    rejected_path: Path | None,
+) -> PredictResult:
+    """:func:`predict_csv` a batch of ``rows`` rows at a time (:func:`score_batches`); the
+    result's ``predictions`` is empty (they are in the output file only)."""
+    with timed(log, "predict_batches", path=input_path, batch_rows=rows) as fields:
+        totals, unseen = score_batches(
+            model,
+            card,
+            state,
+            input_path,
+            output_path,
+            required=required,
+            dataset=dataset,
+            on_invalid=on_invalid,
+            rows=rows,
+            card_source=card_source,
+        )
+        fields.update(rows=totals.rows_read, predicted=totals.predicted)
+    rejected = pl.concat(totals.rejected or []).sort("line", maintain_order=True)
+    if rejected.height:
+        log.warning("%s: skipped %s", input_path, describe_rejected(rejected))
+    if unseen:
+        log.warning("%s: %s", input_path, unseen)
+    log.info("wrote %s (%d predictions of %s)", output_path, totals.predicted, card.target)
+    found = [rows for rows in totals.rejected_rows or [] if rows.height]
+    rejected_rows = pl.concat(found, how="diagonal_relaxed") if found else no_rows()
+    if rejected_path is not None:
+        write_csv_atomic(rejected_rows, rejected_path)
+        log.info("wrote %s (%d rejected rows)", rejected_path, rejected_rows.height)
+    empty = pl.DataFrame(schema={name: dataset.dtypes[name] for name in dataset.row_key})
+    return PredictResult(empty, rejected, totals.rows_read, rejected_rows)
 
 
 def run(args: argparse.Namespace) -> None:

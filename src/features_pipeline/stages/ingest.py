@@ -24,7 +24,7 @@ from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import capabilities, engine_names
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_table
+from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_batches, read_csv_table
 from features_pipeline.ingest.params import IngestParams, SplitParams
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales, sales_chunks
@@ -120,9 +120,8 @@ def source_chunks(
 ) -> Iterator[pl.DataFrame]:
     """The source a bounded piece at a time, typed as declared, with row numbers counted across
     the pieces: the synthetic sample a chunk at a time (:func:`sales_chunks`: the same rows as
-    :func:`generate_sales`), a CSV source a file at a time (each read and checked as
-    :func:`read_checked` does; one file is read whole: split a bigger-than-memory CSV into parts
-    in a folder)."""
+    :func:`generate_sales`), a CSV source a file at a time and each file a batch of rows at a
+    time (:func:`read_checked_batches`: a single CSV bigger than memory is bounded too)."""
     start = 1
     if params.is_synthetic:
         for chunk in sales_chunks(params.rows, params.seed):
@@ -131,9 +130,27 @@ def source_chunks(
             start += frame.height
         return
     for file in source_files(source_path(params, params_file), params_file):
-        frame = read_checked(file, dataset, contract)
-        yield with_row_number(frame, dataset, start)
-        start += frame.height
+        for frame in read_checked_batches(file, dataset, contract):
+            yield with_row_number(frame, dataset, start)
+            start += frame.height
+
+
+def read_checked_batches(
+    path: Path, dataset: DatasetContract, contract: Path
+) -> Iterator[pl.DataFrame]:
+    """One CSV a batch of rows at a time (:func:`read_csv_batches`), each checked against the
+    raw contract as :func:`read_checked` checks the whole file (errors name its lines; a key
+    repeated across batches is caught on the written table)."""
+    line = FIRST_DATA_LINE
+    with timed(log, "read_csv_batches", path=path) as fields, status(f"reading {path}"):
+        for frame in read_csv_batches(path, dataset, str(contract)):
+            numbered = with_row_number(frame, dataset)
+            checked = check_raw_contract(
+                numbered, str(path), dataset, first_row=line, row_word="line"
+            )
+            yield checked.drop(ROW_NUMBER) if dataset.adds_row_number else checked
+            line += frame.height
+        fields.update(rows=line - FIRST_DATA_LINE)
 
 
 def ingest_in_chunks(
