@@ -14,7 +14,7 @@ from sales_columns import SALES
 from support import Project, default_params, error_line, load_stage_module, write_sales_csv
 
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
-from features_pipeline.engines.budget import budget_rows, require_rows_in_budget
+from features_pipeline.engines.budget import bounded, budget_rows, require_rows_in_budget
 from features_pipeline.engines.duckdb import duckdb_limit
 from features_pipeline.engines.params import EngineParams, parse_bytes
 from features_pipeline.engines.polars import PolarsExecutor
@@ -86,6 +86,16 @@ def test_the_train_sample_is_sized_from_the_budget() -> None:
     assert budget_rows(3 * 10**9, 14) == (3 * 10**9 - 500_000_000) // (14 * 48)
     with pytest.raises(ValueError, match=r"a fit of 1,000 rows x 14 columns needs about 0\.5 GB"):
         budget_rows(400 * 10**6, 14)
+
+
+def test_local_tables_are_bounded_on_duckdb_or_under_a_budget_never_in_a_warehouse() -> None:
+    """A cluster engine's tables are manifests of warehouse tables, not local parquet files: the
+    batch-at-a-time file readers must not be chosen for them (train read a manifest as parquet)."""
+    assert bounded(EngineParams(name="duckdb"))
+    assert bounded(EngineParams(name="polars", memory_limit="1GB"))
+    assert not bounded(EngineParams(name="polars"))
+    assert not bounded(EngineParams(name="spark"))
+    assert not bounded(EngineParams(name="spark", memory_limit="3GB"))
 
 
 def test_an_in_memory_stage_over_budget_is_one_line_naming_it() -> None:

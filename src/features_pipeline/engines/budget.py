@@ -27,11 +27,16 @@ def in_memory_bytes(rows: int, columns: int) -> int:
 
 
 def bounded(engine: EngineParams) -> bool:
-    """Whether the stages read and write a batch at a time (an out-of-core engine, or any
-    engine under a memory budget) rather than the whole table at once."""
+    """Whether the stages read and write the local tables a batch at a time (an out-of-core
+    engine, or any engine under a memory budget) rather than the whole table at once. Never for
+    an engine with warehouse tables: there the tables are not local files, and the cluster
+    bounds the work (the stages take their cluster paths)."""
     from features_pipeline.engines.registry import capabilities
 
-    return capabilities(engine.name).out_of_core or engine.budget_bytes is not None
+    engine_can = capabilities(engine.name)
+    if engine_can.warehouse_tables:
+        return False
+    return engine_can.out_of_core or engine.budget_bytes is not None
 
 
 def require_in_budget(stage: str, engine: EngineParams, table: Path, added: int = 0) -> None:
