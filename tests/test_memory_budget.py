@@ -14,7 +14,12 @@ from sales_columns import SALES
 from support import Project, default_params, error_line, load_stage_module, write_sales_csv
 
 from features_pipeline.contracts.split import SPLIT, TEST, TRAIN
-from features_pipeline.engines.budget import bounded, budget_rows, require_rows_in_budget
+from features_pipeline.engines.budget import (
+    bounded,
+    budget_rows,
+    in_memory_if_fits,
+    require_rows_in_budget,
+)
 from features_pipeline.engines.duckdb import duckdb_limit
 from features_pipeline.engines.params import EngineParams, parse_bytes
 from features_pipeline.engines.polars import PolarsExecutor
@@ -96,6 +101,24 @@ def test_local_tables_are_bounded_on_duckdb_or_under_a_budget_never_in_a_warehou
     assert not bounded(EngineParams(name="polars"))
     assert not bounded(EngineParams(name="spark"))
     assert not bounded(EngineParams(name="spark", memory_limit="3GB"))
+
+
+def test_an_out_of_core_engine_computes_in_memory_only_what_fits_its_budget(
+    tmp_path: Path,
+) -> None:
+    """2,000 rows x (16 + 19) columns: about 161 MB in memory (with the margin, 201 MB)."""
+    table = tmp_path / "interim.parquet"
+    assign_split(generate_sales(2000, seed=1), "random", 0.2, 42, SALES).write_parquet(table)
+
+    def chosen(**engine: Any) -> str:
+        return in_memory_if_fits("features", EngineParams(**engine), table, added=19).name
+
+    assert chosen(name="duckdb", memory_limit="202MB") == "polars"
+    assert chosen(name="duckdb", memory_limit="200MB") == "duckdb"  # within the margin: spills
+    assert chosen(name="duckdb") == "polars"  # no budget: a fixed 2 GB, the same on every machine
+    assert chosen(name="duckdb", memory_limit="3GB", in_memory_if_fits=False) == "duckdb"
+    assert chosen(name="polars", memory_limit="3GB") == "polars"
+    assert chosen(name="spark", memory_limit="3GB") == "spark"  # a cluster engine stays itself
 
 
 def test_an_in_memory_stage_over_budget_is_one_line_naming_it() -> None:

@@ -47,8 +47,10 @@ def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
     assert run_features(spec_project, {"name": "polars"}) == 0, capsys.readouterr().err
     by_polars = pl.read_parquet(FEATURES)
     polars_state = load_state(STATE)
-    duckdb = {"name": "duckdb", "memory_limit": "512MB"}
+    # DuckDB's own path (by default a table this small is computed in memory: the test below)
+    duckdb = {"name": "duckdb", "memory_limit": "512MB", "in_memory_if_fits": False}
     assert run_features(spec_project, duckdb) == 0, capsys.readouterr().err
+    assert "computed by polars" not in capsys.readouterr().err
     first = FEATURES.read_bytes()
     by_duckdb = pl.read_parquet(FEATURES)
     assert by_duckdb.columns == by_polars.columns
@@ -69,6 +71,23 @@ def test_duckdb_writes_the_polars_table_and_the_same_bytes_again(
     assert transform(rows, load_state(STATE)).equals(transform(rows, polars_state))
     assert run_features(spec_project, duckdb) == 0
     assert FEATURES.read_bytes() == first  # a DuckDB re-run gives byte-identical output
+
+
+@pytest.mark.duckdb
+def test_duckdb_computes_a_table_that_fits_its_budget_in_memory(
+    spec_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where the table fits engine.memory_limit the out-of-core engine is not the slow path
+    (issue 23): the Polars executor computes it, the very bytes the polars engine writes."""
+    assert run_features(spec_project, {"name": "polars"}) == 0, capsys.readouterr().err
+    by_polars = FEATURES.read_bytes()
+    assert run_features(spec_project, {"name": "duckdb", "memory_limit": "512MB"}) == 0
+    assert (
+        "features: the 2,000-row table fits engine.memory_limit 512MB in memory (about 0.2 GB): "
+        "features computed by polars, not duckdb (engine.in_memory_if_fits: false keeps it on "
+        "duckdb)"
+    ) in " ".join(capsys.readouterr().err.split())
+    assert FEATURES.read_bytes() == by_polars
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ def set_engine(root: Path, name: str) -> None:
     path = root / "params.yaml"
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
     params["engine"]["name"] = name
+    params["engine"]["in_memory_if_fits"] = False  # each engine's own path, even on small tables
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 

@@ -13,6 +13,9 @@ import polars as pl
 
 from features_pipeline.engines.params import EngineParams, format_bytes
 from features_pipeline.errors import UserError
+from features_pipeline.logs import get_logger
+
+log = get_logger(__name__)
 
 # Peak RSS of the features stage on Polars (the shipped spec, 15 input + 19 feature columns):
 # 0.39 GB at 0.6M rows, 0.94 GB at 2M rows (issue 23; benchmarks/README.md, "Bigger than
@@ -37,6 +40,54 @@ def bounded(engine: EngineParams) -> bool:
     if engine_can.warehouse_tables:
         return False
     return engine_can.out_of_core or engine.budget_bytes is not None
+
+
+# With no engine.memory_limit, an out-of-core engine still computes a table estimated under this
+# in memory: a fixed figure, not this machine's memory, so that the same params choose the same
+# path (and write the same bytes) on every machine.
+IN_MEMORY_CEILING_WITHOUT_BUDGET = 2_000_000_000
+# The estimate ran ~10 % low at 1M rows (0.64 GB measured, 0.58 estimated): the in-memory path is
+# taken only this far under the budget.
+IN_MEMORY_MARGIN = 1.25
+
+
+def in_memory_if_fits(
+    stage: str, engine: EngineParams, table: Path, added: int = 0
+) -> EngineParams:
+    """The engine that computes ``stage`` on the parquet ``table`` (with ``added`` columns more):
+    an out-of-core engine on one machine hands a table whose in-memory estimate fits
+    ``engine.memory_limit`` to the in-memory engine (issue 23: DuckDB's window operators sort the
+    whole table, 7x Polars' time at 1M rows; both compute the same values: the conformance
+    suite), else ``engine`` itself. Reads only the file's footer."""
+    from features_pipeline.engines.registry import capabilities, engine_names
+
+    can = capabilities(engine.name)
+    if not engine.in_memory_if_fits or not can.out_of_core or can.cluster or can.in_memory:
+        return engine
+    scan = pl.scan_parquet(table)
+    rows = int(scan.select(pl.len()).collect().item())
+    needed = in_memory_bytes(rows, len(scan.collect_schema()) + added)
+    ceiling = engine.budget_bytes or IN_MEMORY_CEILING_WITHOUT_BUDGET
+    if needed * IN_MEMORY_MARGIN > ceiling:
+        return engine
+    in_memory = engine_names(lambda can: can.in_memory)[0]
+    within = (
+        f"engine.memory_limit {engine.memory_limit}"
+        if engine.memory_limit
+        else (f"{format_bytes(ceiling)} (no engine.memory_limit)")
+    )
+    log.info(
+        "the %s-row table fits %s in memory (about %s): %s computed by %s, not %s "
+        "(engine.in_memory_if_fits: false keeps it on %s)",
+        f"{rows:,}",
+        within,
+        format_bytes(needed),
+        stage,
+        in_memory,
+        engine.name,
+        engine.name,
+    )
+    return engine.model_copy(update={"name": in_memory})
 
 
 def require_in_budget(stage: str, engine: EngineParams, table: Path, added: int = 0) -> None:

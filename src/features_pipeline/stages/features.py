@@ -8,7 +8,7 @@ import argparse
 from features_pipeline.contracts import paths
 from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.params import read_params
-from features_pipeline.engines.budget import require_in_budget
+from features_pipeline.engines.budget import in_memory_if_fits, require_in_budget
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import open_executor
 from features_pipeline.features.engine import fit_transform_file
@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> StageFacts:
     schema = paths.INTERIM_TABLE.parquet_schema()
     plan = load_plan(features_params.spec, schema, dataset, engine.name)
     require_in_budget("features", engine, paths.INTERIM_TABLE.path, added=len(plan.features))
+    engine = in_memory_if_fits("features", engine, paths.INTERIM_TABLE.path, len(plan.features))
     log.info(
         "plan: %d features in %d levels (%s)",
         len(plan.features),
