@@ -3,6 +3,8 @@ temp git copy of the project for end-to-end tests (`project_repo`, `run_command`
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +27,21 @@ from support import (
 
 from features_pipeline.ingest.synthetic import generate_sales
 from features_pipeline.runner import run_stage
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spark_scratch_in_basetemp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every Spark JVM the tests start (local[2], Connect servers, cluster workers) keeps its
+    scratch folders (spark-*, blockmgr-*) in this run's temp folder, which pytest prunes, not in
+    /tmp: a JVM a test kills never deletes its own, and they are GBs (CI's disk filled up)."""
+    scratch = tmp_path_factory.mktemp("spark-scratch")
+    before = os.environ.get("SPARK_LOCAL_DIRS")
+    os.environ["SPARK_LOCAL_DIRS"] = str(scratch)
+    yield
+    if before is None:
+        os.environ.pop("SPARK_LOCAL_DIRS", None)
+    else:
+        os.environ["SPARK_LOCAL_DIRS"] = before
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
