@@ -144,6 +144,12 @@ def standalone_cluster(folder: Path) -> Iterator[Cluster]:
     env = {**base_env, "SPARK_HOME": str(home)}
     worker_env = {
         **env,
+        # each application unpacks the shipped archive (~0.5 GB) into its folder: a stopped
+        # one's is deleted a minute after its last write, not after 7 days (Spark's default), so
+        # CI's disk stays bounded (12 of them filled 6.4 GB)
+        "SPARK_WORKER_OPTS": "-Dspark.worker.cleanup.enabled=true "
+        "-Dspark.worker.cleanup.interval=30 -Dspark.worker.cleanup.appDataTtl=60",
+        "SPARK_LOCAL_DIRS": str(folder / "scratch"),
         "PYSPARK_PYTHON": str(python),
         "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}".replace(
             f"{Path(sys.executable).parent}{os.pathsep}", ""
