@@ -24,7 +24,6 @@ def set_engine(root: Path, name: str) -> None:
     path = root / "params.yaml"
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
     params["engine"]["name"] = name
-    params["engine"]["in_memory_if_fits"] = False  # each engine's own path, even on small tables
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
@@ -59,6 +58,7 @@ def repro_features(root: Path, engine: str) -> tuple[pl.DataFrame, str]:
 @pytest.mark.slow
 @pytest.mark.duckdb
 def test_duckdb_repro_equals_polars(project_repo: Path) -> None:
+    set_params(project_repo, engine={"in_memory_if_fits": False})  # DuckDB's own path
     polars_table, _ = repro_features(project_repo, "polars")
     duckdb_table, _ = repro_features(project_repo, "duckdb")
     assert_same_features(polars_table, duckdb_table)
