@@ -126,8 +126,10 @@ def source_chunks(
     if params.is_synthetic:
         for chunk in sales_chunks(params.rows, params.seed):
             frame = synthetic_as_declared(chunk, dataset, str(params_file), str(contract))
+            del chunk  # one chunk alive at a time: none held while the next is generated
             yield with_row_number(frame, dataset, start)
             start += frame.height
+            del frame
         return
     for file in source_files(source_path(params, params_file), params_file):
         for frame in read_checked_batches(file, dataset, contract):
@@ -187,6 +189,7 @@ def ingest_in_chunks(
             writer = writer or pq.ParquetWriter(temporary, arrow.schema, compression="zstd")
             writer.write_table(arrow)
             cols = table.width
+            del chunk, table, arrow  # freed before the next piece is made, not after
         if writer is not None:
             writer.close()
         with open_executor(engine) as executor, status("checking the raw contract"):
