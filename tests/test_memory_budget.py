@@ -25,7 +25,13 @@ from features_pipeline.engines.params import EngineParams, parse_bytes
 from features_pipeline.engines.polars import PolarsExecutor
 from features_pipeline.errors import UserError
 from features_pipeline.ingest import csv_reader, synthetic
-from features_pipeline.ingest.split import assign_split
+from features_pipeline.ingest.split import (
+    assign_split,
+    time_cutoff,
+    time_split,
+    time_split_at,
+    time_test_rows,
+)
 from features_pipeline.ingest.synthetic import ORDER_ID, generate_sales, sales_chunks
 from features_pipeline.model import sampling
 from features_pipeline.model.sampling import sample_file, seeded_sample
@@ -134,6 +140,32 @@ def test_an_in_memory_stage_over_budget_is_one_line_naming_it() -> None:
     require_rows_in_budget("ingest", EngineParams(name="duckdb", memory_limit="1GB"), 10**7, 15)
 
 
+@pytest.mark.parametrize("engine", ["polars", pytest.param("duckdb", marks=pytest.mark.duckdb)])
+@pytest.mark.parametrize("test_size", [0.0, 0.1, 0.3, 0.55, 1.0])
+def test_the_time_split_cut_on_the_engine_labels_pieces_as_on_the_whole_table(
+    engine: str, test_size: float
+) -> None:
+    """Nulls (earliest), ties in the time broken by the key, cuts inside a run of equal times and
+    inside the nulls: each piece labelled against the engine's cutoff as the whole table is."""
+    times = [3, None, 1, 3, 2, None, 3, 1, 2, 2, None, 5, 4, 3, 3, 0, None, 1, 2, 3]
+    frame = pl.DataFrame(
+        {"t": times, "k": [17, 3, 8, 1, 5, 12, 9, 2, 14, 6, 0, 19, 4, 11, 7, 15, 18, 10, 13, 16]}
+    )
+    order = ("t", "k")
+    expected = time_split(frame, test_size, order)
+    latest = time_test_rows(frame.height, test_size)
+    if engine == "duckdb":
+        from features_pipeline.engines.duckdb import DuckDbExecutor
+
+        with DuckDbExecutor() as executor:
+            cutoff = time_cutoff(executor.from_polars(frame), latest, order)
+    else:
+        cutoff = time_cutoff(nw.from_native(frame.lazy()), latest, order)
+    pieces = [frame.slice(start, 6) for start in range(0, frame.height, 6)]
+    got = pl.concat([time_split_at(piece, cutoff, order) for piece in pieces])
+    assert got.to_list() == expected.to_list()
+
+
 @pytest.mark.duckdb
 def test_chunked_ingest_writes_the_in_memory_table(
     project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -141,12 +173,18 @@ def test_chunked_ingest_writes_the_in_memory_table(
     monkeypatch.setattr(synthetic, "CHUNK_ROWS", 700)
     stage = load_stage_module("ingest")
     tables = []
-    for engine in ({"name": "polars"}, {"name": "duckdb", "memory_limit": "512MB"}):
-        project.write_params(default_params(engine=engine, ingest={"rows": 2000}))
-        assert run_stage("ingest", stage.run, "", argv=["--params", "params.yaml"]) == 0
-        tables.append(pl.read_parquet(project.root / INTERIM))
-    assert tables[0].height == 2000
+    for split in ({"strategy": "random"}, {"strategy": "time", "test_size": 0.3}):
+        for engine in ({"name": "polars"}, {"name": "duckdb", "memory_limit": "512MB"}):
+            project.write_params(default_params(engine=engine, ingest={"rows": 2000}, split=split))
+            assert run_stage("ingest", stage.run, "", argv=["--params", "params.yaml"]) == 0
+            tables.append(pl.read_parquet(project.root / INTERIM))
+    assert tables[0].height == tables[2].height == 2000
     assert tables[1].equals(tables[0])
+    assert tables[3].equals(tables[2])  # the time split's cut found on the written file
+    assert tables[3].get_column(SPLIT).value_counts().sort(SPLIT).rows() == [
+        (TEST, 600),
+        (TRAIN, 1400),
+    ]
     # a key repeated across chunks is the raw contract's one line, and nothing is written
     (project.root / INTERIM).unlink()
     repeated = generate_sales(2000, seed=3)

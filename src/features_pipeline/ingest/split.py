@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Literal
+from typing import Any, Literal
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import polars as pl
 
@@ -79,6 +80,36 @@ def time_split(frame: pl.DataFrame, test_size: float, order: tuple[str, ...]) ->
     latest = time_test_rows(frame.height, test_size)
     rank = pl.struct(*order).rank("ordinal", descending=True).alias("r")
     return split_labels(frame.select(rank).get_column("r") <= latest)
+
+
+def time_cutoff(frame: nw.LazyFrame[Any], latest: int, order: tuple[str, str]) -> pl.DataFrame:
+    """The time split's cutoff without the table in memory: the (order_by, tie-breaker) values of
+    the ``latest``-th latest row of ``frame`` (any engine; nulls of order_by count as earliest,
+    as :func:`time_split` ranks them), one row; no row when ``latest`` is 0."""
+    newest = frame.select(*order).sort(*order, descending=True, nulls_last=True).head(latest)
+    cutoff: pl.DataFrame = (
+        newest.sort(*order, nulls_last=False).head(1).collect("polars").to_native()
+    )
+    return cutoff
+
+
+def time_split_at(frame: pl.DataFrame, cutoff: pl.DataFrame, order: tuple[str, str]) -> pl.Series:
+    """:func:`time_split`'s labels for a piece of the table, given the whole table's
+    :func:`time_cutoff`: ``test`` at or after the cutoff row in (order_by, tie-breaker) order (the
+    tie-breaker is unique: the contract's key or ``row_number``)."""
+    if cutoff.height == 0:
+        return split_labels(np.zeros(frame.height, dtype=bool))
+    time, tie = (pl.col(name) for name in order)
+    at = cutoff.select(pl.col(name).cast(frame.schema[name]) for name in order).row(0)
+    if at[0] is None:  # the cutoff is among the rows without a time: every timed row is later
+        test = time.is_not_null() | (time.is_null() & (tie >= at[1]))
+    else:
+        later = (time > pl.lit(at[0], frame.schema[order[0]])) | (
+            (time == pl.lit(at[0], frame.schema[order[0]]))
+            & (tie >= pl.lit(at[1], frame.schema[order[1]]))
+        )
+        test = later.fill_null(False)
+    return split_labels(frame.select(test).to_series())
 
 
 def assign_split(

@@ -24,9 +24,20 @@ from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import capabilities, engine_names
 from features_pipeline.errors import UserError
 from features_pipeline.ingest.contract import check_raw_contract
-from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_csv_batches, read_csv_table
+from features_pipeline.ingest.csv_reader import (
+    CSV_BATCH_ROWS,
+    FIRST_DATA_LINE,
+    read_csv_batches,
+    read_csv_table,
+)
 from features_pipeline.ingest.params import IngestParams, SplitParams
-from features_pipeline.ingest.split import assign_split
+from features_pipeline.ingest.split import (
+    assign_split,
+    time_cutoff,
+    time_order,
+    time_split_at,
+    time_test_rows,
+)
 from features_pipeline.ingest.synthetic import generate_sales, sales_chunks
 from features_pipeline.ingest.table import synthetic_as_declared, with_row_number
 from features_pipeline.io import write_parquet_atomic
@@ -164,11 +175,12 @@ def ingest_in_chunks(
     contract: Path,
     engine: EngineParams,
 ) -> tuple[int, int, dict[str, int]]:
-    """Ingest bounded in memory (an out-of-core engine, random split): each piece of
-    :func:`source_chunks` split (per row: the same labels as on the whole table) and appended
-    to a temporary parquet file; the raw contract across the pieces (a key in two chunks) is
-    checked by the engine on that file, then it replaces the output. Returns (rows, cols, rows
-    per split)."""
+    """Ingest bounded in memory (an out-of-core engine): each piece of :func:`source_chunks`
+    split (random: per row, the same labels as on the whole table) and appended to a temporary
+    parquet file; the raw contract across the pieces (a key in two chunks) is checked by the
+    engine on that file, then it replaces the output. A time split needs the whole table's
+    cutoff first: the engine finds it on the written file, and :func:`label_in_batches` adds the
+    labels a batch at a time. Returns (rows, cols, rows per split)."""
     import narwhals.stable.v2 as nw
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -179,11 +191,18 @@ def ingest_in_chunks(
     output = paths.INTERIM_TABLE.path
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    labelled = output.with_name(f".{output.name}.{os.getpid()}.labelled.tmp")
+    by_time = split.strategy == "time"
+    order = time_order(dataset, str(params_file)) if by_time else ("", "")
     writer, cols = None, 0
     try:
         for chunk in source_chunks(params, params_file, dataset=dataset, contract=contract):
-            table = assign_split(
-                chunk, **split.model_dump(), dataset=dataset, source=str(params_file)
+            table = (
+                chunk
+                if by_time
+                else assign_split(
+                    chunk, **split.model_dump(), dataset=dataset, source=str(params_file)
+                )
             )
             arrow = table.to_arrow()
             writer = writer or pq.ParquetWriter(temporary, arrow.schema, compression="zstd")
@@ -195,12 +214,49 @@ def ingest_in_chunks(
         with open_executor(engine) as executor, status("checking the raw contract"):
             written = executor.scan_parquet(temporary)
             check_raw_contract_lazy(written.drop(ROW), named_source(params), dataset)
-            counted = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
-        os.replace(temporary, output)
+            if by_time:
+                rows = int(written.select(nw.len()).collect().item())
+                latest = time_test_rows(rows, split.test_size)
+                cutoff = time_cutoff(written, latest, order)
+            else:
+                counted = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
+        if by_time:
+            counted = label_in_batches(temporary, labelled, cutoff, order)
+            cols += 1
+            os.replace(labelled, output)
+        else:
+            os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)
+        labelled.unlink(missing_ok=True)
     counts = {str(name): int(n) for name, n in sorted(counted)}
     return sum(counts.values()), cols, counts
+
+
+def label_in_batches(
+    source: Path, target: Path, cutoff: pl.DataFrame, order: tuple[str, str]
+) -> list[tuple[str, int]]:
+    """The parquet ``source`` with the time split's labels (:func:`time_split_at`) written to
+    ``target`` a row group at a time; returns (label, rows) pairs."""
+    import pyarrow.parquet as pq
+
+    counts: dict[str, int] = {}
+    writer = None
+    try:
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=CSV_BATCH_ROWS):
+            piece = pl.from_arrow(batch)
+            assert isinstance(piece, pl.DataFrame)
+            piece = piece.with_columns(time_split_at(piece, cutoff, order))
+            for label, n in piece.get_column(SPLIT).value_counts().iter_rows():
+                counts[label] = counts.get(label, 0) + n
+            arrow = piece.to_arrow()
+            writer = writer or pq.ParquetWriter(target, arrow.schema, compression="zstd")
+            writer.write_table(arrow)
+            del piece, arrow
+    finally:
+        if writer is not None:
+            writer.close()
+    return list(counts.items())
 
 
 def named_source(params: IngestParams) -> str:
@@ -322,7 +378,7 @@ def run(args: argparse.Namespace) -> StageFacts:
             f"engine.name: {' or '.join(engine_names(lambda can: can.warehouse_tables))} reads; "
             "copy the CSV into data/raw/ for the local engines"
         )
-    if capabilities(engine.name).out_of_core and split.strategy == "random":
+    if capabilities(engine.name).out_of_core:
         with timed(log, "ingest", source=ingest.source, engine=engine.name) as fields:
             rows, cols, counts = ingest_in_chunks(
                 ingest, split, args.params, dataset=dataset, contract=contract, engine=engine
