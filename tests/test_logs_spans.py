@@ -15,6 +15,7 @@ from sales_columns import SALES, sales_plan
 from support import Project, default_params, load_stage_module
 
 from features_pipeline import logs
+from features_pipeline.features.engine import computing_levels
 from features_pipeline.features.state import load_state
 from features_pipeline.ingest.split import assign_split
 from features_pipeline.ingest.synthetic import generate_sales
@@ -71,16 +72,23 @@ def test_verbose_logs_one_span_per_feature_and_learned_table(
     plan = sales_plan(Path("config/features.yaml"))
     features = spans(lines, "feature")
     assert [span["name"] for span in features] == plan.names
+    levels_run = computing_levels(plan)
+    computed_in = {p.name: depth for depth, level in enumerate(levels_run) for p in level}
+    assert (
+        computed_in["prev_units_country_item"]
+        == len(levels_run) - 1
+        > plan["prev_units_country_item"].level
+    )
     for index, (span, planned) in enumerate(zip(features, plan.features, strict=True), start=1):
         assert list(span)[: len(FEATURE_FIELDS)] == FEATURE_FIELDS
         assert span["index"] == str(index)
         assert span["type"] == planned.feature.type
         assert span["kind"] == planned.kind.value
-        assert span["level"] == str(planned.level)
+        assert span["level"] == str(computed_in[planned.name])  # leaf windows: the last level
         assert span["rows"] == "300"
         assert span["seconds"] == "level"  # one with_columns per level: the level's seconds
     levels = spans(lines, "level")
-    assert [span["level"] for span in levels] == [str(n) for n in range(len(plan.levels))]
+    assert [span["level"] for span in levels] == [str(n) for n in range(len(levels_run))]
     by_level = {span["level"]: span["took"] for span in levels}
     assert all(span["took"] == by_level[span["level"]] for span in features)
 

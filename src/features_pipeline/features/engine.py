@@ -269,7 +269,8 @@ def _log_features(
     rows: int,
 ) -> None:
     """A DEBUG span per feature. A level's features are computed together (one ``with_columns``),
-    so their seconds are those of the level computing them (``seconds=level``). Levels are lazy:
+    so their seconds are those of the level computing them (``level``: see
+    :func:`computing_levels`; ``seconds=level``). Levels are lazy:
     their work runs in the next collect, that of a level that learns tables (``collects=True``)
     or the final one."""
     computed_in = {p.name: depth for depth, level in enumerate(levels) for p in level}
@@ -283,7 +284,7 @@ def _log_features(
             name=planned.name,
             type=planned.feature.type,
             kind=planned.kind.value,
-            level=planned.level,
+            level=computed_in[planned.name],
             rows=rows,
             seconds="level",
         )

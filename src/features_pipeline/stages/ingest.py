@@ -182,7 +182,6 @@ def ingest_in_chunks(
     cutoff first: the engine finds it on the written file, and :func:`label_in_batches` adds the
     labels a batch at a time. Returns (rows, cols, rows per split)."""
     import narwhals.stable.v2 as nw
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     from features_pipeline.engines.base import ROW
     from features_pipeline.engines.registry import open_executor
@@ -194,38 +193,23 @@ def ingest_in_chunks(
     labelled = output.with_name(f".{output.name}.{os.getpid()}.labelled.tmp")
     by_time = split.strategy == "time"
     order = time_order(dataset, str(params_file)) if by_time else ("", "")
-    writer, cols = None, 0
     try:
-        for chunk in source_chunks(params, params_file, dataset=dataset, contract=contract):
-            table = (
-                chunk
-                if by_time
-                else assign_split(
-                    chunk, **split.model_dump(), dataset=dataset, source=str(params_file)
-                )
-            )
-            arrow = table.to_arrow()
-            writer = writer or pq.ParquetWriter(temporary, arrow.schema, compression="zstd")
-            writer.write_table(arrow)
-            cols = table.width
-            del chunk, table, arrow  # freed before the next piece is made, not after
-        if writer is not None:
-            writer.close()
+        pieces = source_chunks(params, params_file, dataset=dataset, contract=contract)
+        if not by_time:  # a row's random label needs only its own key
+            pieces = randomly_split(pieces, split, params_file, dataset=dataset)
+        cols = append_pieces(pieces, temporary)
         with open_executor(engine) as executor, status("checking the raw contract"):
             written = executor.scan_parquet(temporary)
             check_raw_contract_lazy(written.drop(ROW), named_source(params), dataset)
             if by_time:
                 rows = int(written.select(nw.len()).collect().item())
-                latest = time_test_rows(rows, split.test_size)
-                cutoff = time_cutoff(written, latest, order)
+                cutoff = time_cutoff(written, time_test_rows(rows, split.test_size), order)
             else:
                 counted = written.group_by(SPLIT).agg(nw.len().alias("n")).collect().rows()
         if by_time:
-            counted = label_in_batches(temporary, labelled, cutoff, order)
+            counted = label_in_batches(temporary, labelled, cutoff, order=order)
             cols += 1
-            os.replace(labelled, output)
-        else:
-            os.replace(temporary, output)
+        os.replace(labelled if by_time else temporary, output)
     finally:
         temporary.unlink(missing_ok=True)
         labelled.unlink(missing_ok=True)
@@ -233,8 +217,41 @@ def ingest_in_chunks(
     return sum(counts.values()), cols, counts
 
 
+def randomly_split(
+    pieces: Iterator[pl.DataFrame],
+    split: SplitParams,
+    params_file: Path,
+    *,
+    dataset: DatasetContract,
+) -> Iterator[pl.DataFrame]:
+    """Each piece with its random split labels (the same as on the whole table)."""
+    for piece in pieces:
+        table = assign_split(piece, **split.model_dump(), dataset=dataset, source=str(params_file))
+        del piece  # one piece alive at a time: none held while the next is made
+        yield table
+        del table
+
+
+def append_pieces(pieces: Iterator[pl.DataFrame], target: Path) -> int:
+    """Each piece appended to the parquet file ``target`` (zstd); returns the columns (0: none)."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    writer, cols = None, 0
+    try:
+        for piece in pieces:
+            arrow = piece.to_arrow()
+            writer = writer or pq.ParquetWriter(target, arrow.schema, compression="zstd")
+            writer.write_table(arrow)
+            cols = piece.width
+            del piece, arrow  # freed before the next piece is made, not after
+    finally:
+        if writer is not None:
+            writer.close()
+    return cols
+
+
 def label_in_batches(
-    source: Path, target: Path, cutoff: pl.DataFrame, order: tuple[str, str]
+    source: Path, target: Path, cutoff: pl.DataFrame, *, order: tuple[str, str]
 ) -> list[tuple[str, int]]:
     """The parquet ``source`` with the time split's labels (:func:`time_split_at`) written to
     ``target`` a row group at a time; returns (label, rows) pairs."""
