@@ -35,13 +35,20 @@ def spark_scratch_in_basetemp(tmp_path_factory: pytest.TempPathFactory) -> Itera
     scratch folders (spark-*, blockmgr-*) in this run's temp folder, which pytest prunes, not in
     /tmp: a JVM a test kills never deletes its own, and they are GBs (CI's disk filled up)."""
     scratch = tmp_path_factory.mktemp("spark-scratch")
-    before = os.environ.get("SPARK_LOCAL_DIRS")
-    os.environ["SPARK_LOCAL_DIRS"] = str(scratch)
+    settings = {
+        "SPARK_LOCAL_DIRS": str(scratch),
+        # spark-submit's own temp folders (a cluster driver's copy of the shipped archive,
+        # ~190 MB a stage) follow java.io.tmpdir, not SPARK_LOCAL_DIRS
+        "SPARK_SUBMIT_OPTS": f"-Djava.io.tmpdir={scratch}",
+    }
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     yield
-    if before is None:
-        os.environ.pop("SPARK_LOCAL_DIRS", None)
-    else:
-        os.environ["SPARK_LOCAL_DIRS"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

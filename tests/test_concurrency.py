@@ -139,6 +139,26 @@ def test_stale_temps_of_dead_processes_are_swept_live_ones_kept(
         live.wait()
 
 
+def test_a_temp_whose_pid_now_belongs_to_a_newer_process_is_swept(tmp_path: Path) -> None:
+    """PIDs wrap (32,768 here): a killed writer's pid reused by a process started after the temp
+    was last written does not keep the temp forever (CI: a crash-suite temp survived doctor and
+    dvc repro). A temp its own live writer is still writing is kept."""
+    import time
+
+    target = tmp_path / "features.parquet"
+    reused = tmp_path / f".features.parquet.{os.getpid()}.tmp"  # this live process's pid...
+    reused.write_bytes(b"partial")
+    an_hour_ago = time.time() - 3600  # ...but written before this process started
+    os.utime(reused, (an_hour_ago, an_hour_ago))
+    assert sweep_stale_temps(target) == [reused]
+    assert not reused.exists()
+
+    writing = tmp_path / f".features.parquet.{os.getpid()}.tmp"
+    writing.write_bytes(b"partial")  # written now, by a process that started before
+    assert sweep_stale_temps(target) == []
+    assert writing.exists()
+
+
 def test_an_old_copy_of_a_dead_process_is_put_back_when_the_target_is_missing(
     tmp_path: Path,
 ) -> None:

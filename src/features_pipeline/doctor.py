@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from features_pipeline.contracts.paths import PROJECT_FILE
-from features_pipeline.io import OLD, pid_alive, sweep_stale_temps, temp_path
+from features_pipeline.io import OLD, pid_alive, sweep_stale_temps, temp_path, writer_alive
 
 OUTPUT_DIRS = ("data", "models", "metrics", "plots", "reports")
 RWLOCK = Path(".dvc/tmp/rwlock")
@@ -252,7 +252,7 @@ def check_temps(root: Path, repair: bool) -> list[Finding]:
     findings = []
     for path, pid in stray_temps(root):
         subject = str(path.relative_to(root))
-        if pid_alive(pid):
+        if writer_alive(pid, path):
             findings.append(Finding(subject, f"temp of running pid {pid}", "kept", False))
             continue
         match = TEMP_NAME.match(path.name)

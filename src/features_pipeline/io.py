@@ -51,6 +51,39 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_started(pid: int) -> float | None:
+    """When process ``pid`` started, in epoch seconds (Linux ``/proc``; None elsewhere or once it
+    is gone). ``btime`` is whole seconds: the result may be up to a second early."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text(encoding="ascii").splitlines()
+            if line.startswith("btime ")
+        )
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime, counted after comm
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def writer_alive(pid: int, temp: Path) -> bool:
+    """Whether the process that wrote ``temp`` (named with its ``pid``) may still be running: the
+    pid exists and its process started before ``temp`` last changed. PIDs wrap (32,768 by default;
+    CI reuses them within minutes): a newer process that got the pid is not the writer, and its
+    temp is stale."""
+    if not pid_alive(pid):
+        return False
+    started = _process_started(pid)
+    if started is None:
+        return True
+    try:
+        changed = temp.lstat().st_mtime
+    except OSError:
+        return False
+    return started <= changed + 1.0  # the second btime may lose
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -63,7 +96,7 @@ def sweep_stale_temps(target: Path) -> list[Path]:
 
     An ``.old`` copy of a dead process whose ``target`` is missing (killed between the two
     renames of :func:`replace_dir`) is the last complete version: it is renamed back instead.
-    Temps of live processes are kept.
+    Temps of live writers are kept (:func:`writer_alive`: not those of a reused pid).
     """
     folder = target.parent
     if not folder.is_dir():
@@ -71,7 +104,7 @@ def sweep_stale_temps(target: Path) -> list[Path]:
     removed: list[Path] = []
     for entry in sorted(folder.iterdir()):
         match = _TEMP_NAME.match(entry.name)
-        if match is None or match["name"] != target.name or pid_alive(int(match["pid"])):
+        if match is None or match["name"] != target.name or writer_alive(int(match["pid"]), entry):
             continue
         if match["kind"] == OLD and not os.path.lexists(target):
             try:
