@@ -55,6 +55,16 @@ RATIOS: tuple[tuple[str, str, str], ...] = (
         "engines/file/polars/1M",
     ),
     (
+        "engines 1M file: duckdb in parts (700MB budget)/polars",
+        "engines/file/duckdb-parts/1M",
+        "engines/file/polars/1M",
+    ),
+    (
+        "engines 1M file: duckdb in parts/duckdb's own plan",
+        "engines/file/duckdb-parts/1M",
+        "engines/file/duckdb/1M",
+    ),
+    (
         "engines 1M file: spark/polars",
         "engines/file/spark/1M",
         "engines/file/polars/1M",

@@ -130,9 +130,12 @@ def test_stale_temps_of_dead_processes_are_swept_live_ones_kept(
         staging = FEATURES_DIR / f".state.{dead}.tmp"  # a half-written state folder
         staging.mkdir()
         (staging / "table_000.parquet").write_bytes(b"partial")
+        parts = FEATURES_DIR / f".features.parquet.parts.{dead}.tmp"  # a table computed in parts
+        parts.mkdir()
+        (parts / "part-00000.parquet").write_bytes(b"partial")
 
         assert run_features(features_stage) == EXIT_OK
-        assert not any(path.exists() for path in [*stale, staging])
+        assert not any(path.exists() for path in [*stale, staging, parts])
         assert all(path.exists() for path in kept)
     finally:
         live.kill()

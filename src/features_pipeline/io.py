@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,8 +91,15 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _temp_of(name: str, target: Path) -> bool:
+    """Whether a temp named for ``name`` belongs to ``target``: its own, or a helper's that its
+    writer keeps beside it (``<target>.<helper>``, e.g. ``features.parquet.parts``)."""
+    return name == target.name or name.startswith(f"{target.name}.")
+
+
 def sweep_stale_temps(target: Path) -> list[Path]:
-    """Remove the temps of ``target`` left by dead processes; returns what was removed.
+    """Remove the temps of ``target`` (and its helpers') left by dead processes; returns what was
+    removed.
 
     An ``.old`` copy of a dead process whose ``target`` is missing (killed between the two
     renames of :func:`replace_dir`) is the last complete version: it is renamed back instead.
@@ -104,9 +111,13 @@ def sweep_stale_temps(target: Path) -> list[Path]:
     removed: list[Path] = []
     for entry in sorted(folder.iterdir()):
         match = _TEMP_NAME.match(entry.name)
-        if match is None or match["name"] != target.name or writer_alive(int(match["pid"]), entry):
+        if (
+            match is None
+            or not _temp_of(match["name"], target)
+            or writer_alive(int(match["pid"]), entry)
+        ):
             continue
-        if match["kind"] == OLD and not os.path.lexists(target):
+        if match["kind"] == OLD and match["name"] == target.name and not os.path.lexists(target):
             try:
                 entry.rename(target)
                 continue
@@ -223,3 +234,40 @@ def write_json_atomic(payload: Any, target: Path) -> None:
     write_text_atomic(
         json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n", target
     )
+
+
+def append_pieces(pieces: Iterable[pl.DataFrame], target: Path) -> int:
+    """Each piece appended to the parquet file ``target`` (zstd), one piece in memory at a time
+    (each in its own row groups); returns the columns (0: no piece)."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    writer, cols = None, 0
+    try:
+        for piece in pieces:
+            arrow = piece.to_arrow()
+            writer = writer or pq.ParquetWriter(target, arrow.schema, compression="zstd")
+            writer.write_table(arrow)
+            cols = piece.width
+            del piece, arrow  # freed before the next piece is made, not after
+    finally:
+        if writer is not None:
+            writer.close()
+    return cols
+
+
+def parquet_batches(
+    path: Path, rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    """The parquet file at ``path`` (``columns`` of it, default all) ``rows`` rows at a time.
+
+    Not pre-buffered: pyarrow's default reads ahead and keeps every column chunk it read until
+    the file is closed (issue 23: 8M rows, resident 288 -> 620 MB over one pass of 20 columns;
+    without, 25 MB allocated at the end)."""
+    import pyarrow.parquet as pq
+
+    reader = pq.ParquetFile(path, pre_buffer=False)
+    selected = None if columns is None else list(columns)
+    for batch in reader.iter_batches(batch_size=rows, columns=selected):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame

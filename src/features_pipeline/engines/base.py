@@ -58,6 +58,10 @@ class Executor:
         """The parquet table at ``path`` on this engine, with its row positions in ROW."""
         return self.from_polars(pl.read_parquet(path))
 
+    def scan_rows(self, paths: Sequence[Path]) -> nw.LazyFrame[Any]:
+        """The parquet files at ``paths`` as one table on this engine; their rows carry ROW."""
+        return self.table(pl.concat([pl.read_parquet(path) for path in paths], how="vertical"))
+
     def from_polars(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
         """A Polars frame on this engine, with its row positions in ROW."""
         return self.table(frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64)))

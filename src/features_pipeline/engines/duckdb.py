@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,10 @@ def connect(params: DuckDbParams, budget: int | None = None) -> duckdb.DuckDBPyC
     config: dict[str, Any] = {"temp_directory": params.temp_directory}
     if budget is not None:
         config["memory_limit"] = duckdb_limit(budget)
+        # freed memory goes back to the system in the background, not kept for later queries:
+        # the features stage computes parts in memory after DuckDB learned its tables (issue 23:
+        # 4M rows, 700MB, resident 417 -> 174 MB within 3 s of the learning queries)
+        config["allocator_background_threads"] = True
     if params.threads is not None:
         config["threads"] = params.threads
     try:
@@ -89,6 +94,10 @@ class DuckDbExecutor(Executor):
         relation = self.connection.read_parquet(str(path), file_row_number=True)
         frame = nw.from_native(relation).rename({"file_row_number": ROW})
         return frame.with_columns(nw.col(ROW).cast(nw.Int64))
+
+    def scan_rows(self, paths: Sequence[Path]) -> nw.LazyFrame[Any]:
+        """Read by DuckDB itself (never whole in memory)."""
+        return nw.from_native(self.connection.read_parquet([str(path) for path in paths]))
 
     def table(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
         name = next(self._names)

@@ -114,8 +114,9 @@ class EngineParams(StrictModel):
     name: str = "polars"
     # one memory budget for every stage (e.g. 3GB); null: no budget (the machine's memory)
     memory_limit: str | None = None
-    # an out-of-core engine computes the features of a table that fits memory_limit in memory
-    # (several times faster where it fits; engines/budget.py); false: always out of core
+    # an out-of-core engine computes the features in memory, several times faster: the whole
+    # table if it fits memory_limit, else in parts that do (engines/budget.py,
+    # features/parts.py); false: always with the engine's own out-of-core plan
     in_memory_if_fits: bool = True
     spark: SparkParams = SparkParams()
     duckdb: DuckDbParams = DuckDbParams()

@@ -228,10 +228,32 @@ def computing_levels(plan: Plan) -> list[list[PlannedFeature]]:
     return levels
 
 
+def fit_state(frame: Frame, plan: Plan, executor: Executor) -> FittedState:
+    """Every fitted feature's learned tables, from the training rows of ``frame``, without
+    computing the feature table: levels are built only as far as the last one that learns."""
+    levels = computing_levels(plan)
+    learning = [depth for depth, level in enumerate(levels) if _fitted(level)]
+    building = levels[: learning[-1]] if learning else []
+    orderings = [o for level in building for p in level if (o := p.feature.ordering())]
+    lazy, sequences = executor.with_sequences(frame, list(dict.fromkeys(orderings)))
+    learned: list[LearnedTable] = []
+    for depth, level in enumerate(levels[: learning[-1] + 1] if learning else []):
+        lazy, tables = _level_tables(lazy, level, None, executor)
+        learned.extend(tables)
+        if depth < len(building):
+            lazy = _run_level(lazy, level, tables, executor, sequences)
+    return _state(plan, None, learned)
+
+
 def run_planned(
-    frame: Frame, plan: Plan, executor: Executor, state: FittedState | None = None
+    frame: Frame,
+    plan: Plan,
+    executor: Executor,
+    state: FittedState | None = None,
+    checked: bool = True,
 ) -> tuple[Frame, FittedState]:
-    """All features, level by level; fits on training rows unless a state is given.
+    """All features, level by level; fits on training rows unless a state is given; refuses
+    values outside a feature's domain unless not ``checked`` (the caller checks the whole table).
 
     Returns the (materialised) table with ROW and the plan's columns in output order."""
     orderings = list(dict.fromkeys(o for p in plan.features if (o := p.feature.ordering())))
@@ -250,7 +272,8 @@ def run_planned(
     started = time.perf_counter()
     result = executor.finished(_ordered_output(lazy.drop(*sequences.values()), plan))
     collected = time.perf_counter() - started
-    check_domains(frame, result, plan, executor)
+    if checked:
+        check_domains(frame, result, plan, executor)
     if log.isEnabledFor(logging.DEBUG):
         _log_features(plan, levels, seconds, collected, _rows(result, executor))
     return result, _state(plan, state, learned)
@@ -335,7 +358,7 @@ def _runner(mode: Mode) -> Any:
     return run_planned if mode == "planned" else run_sequential
 
 
-def _require_split(columns: Sequence[str]) -> None:
+def require_split(columns: Sequence[str]) -> None:
     if SPLIT not in columns:
         raise UserError(f"input has no {SPLIT!r} column: fitted features need train rows")
 
@@ -348,7 +371,7 @@ def fit_transform(
 ) -> tuple[pl.DataFrame, FittedState]:
     """Compute every feature of ``plan`` on an in-memory frame, fitting on train rows; the result
     comes back as Polars in input row order (default executor: Polars)."""
-    _require_split(frame.columns)
+    require_split(frame.columns)
     executor = executor or PolarsExecutor()
     result, state = _runner(mode)(executor.from_polars(frame), plan, executor)
     return executor.to_polars(result), state
@@ -361,7 +384,7 @@ def fit_transform_file(
     table to ``target`` (input row order, atomically); returns ((rows, cols), state). The data
     stays on the engine: DuckDB spills to disk rather than holding it in memory."""
     frame = executor.scan_parquet(source)
-    _require_split(frame.collect_schema().names())
+    require_split(frame.collect_schema().names())
     result, state = _runner(mode)(frame, plan, executor)
     return executor.write_parquet(result, target), state
 

@@ -20,6 +20,7 @@ import polars as pl
 from features_pipeline.contracts.split import SPLIT, TRAIN
 from features_pipeline.engines.base import ROW
 from features_pipeline.ingest.split import stable_unit_interval
+from features_pipeline.io import parquet_batches
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -138,13 +139,8 @@ def file_batches(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
     """``columns`` of the parquet file at ``path`` a batch at a time, with ROW (the row's
     position in the file, as :meth:`~features_pipeline.engines.base.Executor.scan_parquet`
     numbers it)."""
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
     start = 0
-    reader = pq.ParquetFile(path)
-    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
+    for frame in parquet_batches(path, BATCH_ROWS, columns):
         rows = pl.int_range(start, start + frame.height, dtype=pl.Int64)
         yield frame.with_columns(rows.alias(ROW))
         start += frame.height

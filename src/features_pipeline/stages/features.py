@@ -8,11 +8,11 @@ import argparse
 from features_pipeline.contracts import paths
 from features_pipeline.contracts.dataset import read_contract
 from features_pipeline.contracts.params import read_params
-from features_pipeline.engines.budget import in_memory_if_fits, require_in_budget
+from features_pipeline.engines.budget import cells_per_part, in_memory_if_fits, require_in_budget
 from features_pipeline.engines.params import EngineParams
 from features_pipeline.engines.registry import open_executor
-from features_pipeline.features.engine import fit_transform_file
 from features_pipeline.features.params import FeaturesParams
+from features_pipeline.features.parts import fit_transform_in_parts
 from features_pipeline.features.plan import load_plan
 from features_pipeline.features.state import save_state
 from features_pipeline.io import write_json_atomic
@@ -42,12 +42,13 @@ def run(args: argparse.Namespace) -> StageFacts:
         status(f"computing {len(plan.features)} features on {engine.name}"),
         open_executor(engine) as executor,
     ):
-        (rows, cols), state = fit_transform_file(
+        (rows, cols), state = fit_transform_in_parts(
             paths.INTERIM_TABLE.require(),
             paths.FEATURE_TABLE.path,
             plan,
             executor,
             features_params.mode,
+            cells_per_part(engine),
         )
         fields.update(rows=rows, cols=cols, features=len(plan.features), mode=features_params.mode)
     save_state(state, paths.FEATURE_STATE.path)

@@ -40,7 +40,7 @@ from features_pipeline.ingest.split import (
 )
 from features_pipeline.ingest.synthetic import generate_sales, sales_chunks
 from features_pipeline.ingest.table import synthetic_as_declared, with_row_number
-from features_pipeline.io import write_parquet_atomic
+from features_pipeline.io import append_pieces, parquet_batches, write_parquet_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.runner import StageFacts, main_for
 
@@ -232,47 +232,21 @@ def randomly_split(
         del table
 
 
-def append_pieces(pieces: Iterator[pl.DataFrame], target: Path) -> int:
-    """Each piece appended to the parquet file ``target`` (zstd); returns the columns (0: none)."""
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
-    writer, cols = None, 0
-    try:
-        for piece in pieces:
-            arrow = piece.to_arrow()
-            writer = writer or pq.ParquetWriter(target, arrow.schema, compression="zstd")
-            writer.write_table(arrow)
-            cols = piece.width
-            del piece, arrow  # freed before the next piece is made, not after
-    finally:
-        if writer is not None:
-            writer.close()
-    return cols
-
-
 def label_in_batches(
     source: Path, target: Path, cutoff: pl.DataFrame, *, order: tuple[str, str]
 ) -> list[tuple[str, int]]:
     """The parquet ``source`` with the time split's labels (:func:`time_split_at`) written to
-    ``target`` a row group at a time; returns (label, rows) pairs."""
-    import pyarrow.parquet as pq
-
+    ``target`` a batch at a time; returns (label, rows) pairs."""
     counts: dict[str, int] = {}
-    writer = None
-    try:
-        for batch in pq.ParquetFile(source).iter_batches(batch_size=CSV_BATCH_ROWS):
-            piece = pl.from_arrow(batch)
-            assert isinstance(piece, pl.DataFrame)
+
+    def labelled() -> Iterator[pl.DataFrame]:
+        for piece in parquet_batches(source, CSV_BATCH_ROWS):
             piece = piece.with_columns(time_split_at(piece, cutoff, order))
             for label, n in piece.get_column(SPLIT).value_counts().iter_rows():
                 counts[label] = counts.get(label, 0) + n
-            arrow = piece.to_arrow()
-            writer = writer or pq.ParquetWriter(target, arrow.schema, compression="zstd")
-            writer.write_table(arrow)
-            del piece, arrow
-    finally:
-        if writer is not None:
-            writer.close()
+            yield piece
+
+    append_pieces(labelled(), target)
     return list(counts.items())
 
 

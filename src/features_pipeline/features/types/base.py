@@ -131,6 +131,11 @@ class Feature(BaseModel):
         """The row order this feature reads history in (window features); None: no order."""
         return None
 
+    def window_by(self) -> tuple[str, ...] | None:
+        """The groups a window feature reads other rows within (its ``by`` columns; ``()``: the
+        whole table); None for a feature that reads only its own row (and learned tables)."""
+        return None
+
     def compute(self, sequence: str | None = None) -> nw.Expr:
         """What the engine evaluates: ``sequence`` names a column ranking the rows by
         :meth:`ordering` (given to features that have one); fitted features read their learned

@@ -46,6 +46,9 @@ class Rank(Feature):
     def with_row_order(self, order: RowOrder) -> Rank:
         return self.model_copy(update={"tie_breaker": self.tie_breaker or order.tie_breaker})
 
+    def window_by(self) -> tuple[str, ...]:
+        return self.by
+
     def column_keys(self) -> dict[str, tuple[str, ...]]:
         keys: dict[str, tuple[str, ...]] = {"column": (self.column,)}
         if self.by:

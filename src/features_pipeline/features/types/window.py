@@ -39,6 +39,9 @@ class WindowFeature(Feature):
         """The row order this feature reads history in."""
         return (self.order_by, self.tie_breaker)
 
+    def window_by(self) -> tuple[str, ...]:
+        return self.by
+
     def compute(self, sequence: str | None = None) -> nw.Expr:
         return self.expression(sequence)
 
