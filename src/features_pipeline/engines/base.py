@@ -119,6 +119,10 @@ class Executor:
         write_parquet_atomic(table, path)
         return table.shape
 
+    def free_memory(self) -> None:
+        """Give back the memory earlier queries left cached (frames made before may not be read
+        after); by default nothing."""
+
     def close(self) -> None:
         """Release the backend's resources (connections, sessions)."""
 

@@ -76,9 +76,7 @@ def part_of(keys: Sequence[str], parts: int) -> pl.Expr:
     return (spread % parts).alias(PART)
 
 
-def part_count(
-    source: Path, keys: Sequence[str], columns: int, cells_per_part: int
-) -> int | None:
+def part_count(source: Path, keys: Sequence[str], columns: int, cells_per_part: int) -> int | None:
     """The number of parts whose largest holds at most ``cells_per_part`` cells of ``columns``
     columns (the computed table's) of the rows of the table at ``source``: from the even share
     up, by the largest part's excess (each part is a pass over the table); None when one group
@@ -195,6 +193,8 @@ def fit_transform_in_parts(
     frame = executor.scan_parquet(source)
     require_split(frame.collect_schema().names())
     state = fit_state(frame, plan, executor)
+    executor.free_memory()  # the learning queries' buffers, before the parts take the memory
+    frame = executor.scan_parquet(source)
     log.info(
         "features computed in memory in %d part(s) of whole %s groups (at most %s cells each)",
         parts.count,
