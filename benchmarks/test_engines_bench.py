@@ -117,8 +117,8 @@ def file_executor(engine: str, request: pytest.FixtureRequest, temp: Path) -> Ex
     if engine == "spark":
         executor: Executor = request.getfixturevalue("spark_executor")
     elif engine.startswith("duckdb"):
-        spill = str(temp / "spill")
-        executor = DuckDbExecutor(DuckDbParams(temp_directory=spill), DUCKDB_MEMORY_LIMIT)
+        request.getfixturevalue("monkeypatch").chdir(temp)  # the spill folder: inside a project
+        executor = DuckDbExecutor(DuckDbParams(temp_directory="spill"), DUCKDB_MEMORY_LIMIT)
         request.addfinalizer(executor.close)
     else:
         executor = PolarsExecutor()

@@ -230,18 +230,25 @@ def computing_levels(plan: Plan) -> list[list[PlannedFeature]]:
 
 def fit_state(frame: Frame, plan: Plan, executor: Executor) -> FittedState:
     """Every fitted feature's learned tables, from the training rows of ``frame``, without
-    computing the feature table: levels are built only as far as the last one that learns."""
+    computing the feature table: levels are built only as far as the last one that learns, and
+    only with the features the learning reads (DuckDB binds every expression of a level it is
+    given: issue 23, 1M rows, 3.5 s of fitting with all 17 of the first level)."""
     levels = computing_levels(plan)
     learning = [depth for depth, level in enumerate(levels) if _fitted(level)]
-    building = levels[: learning[-1]] if learning else []
+    if not learning:
+        return _state(plan, None, [])
+    read = [column for level in levels for feature in _fitted(level) for column in feature.inputs()]
+    needed = set(plan.needed_features(read))
+    building = [[p for p in level if p.name in needed] for level in levels[: learning[-1]]]
     orderings = [o for level in building for p in level if (o := p.feature.ordering())]
     lazy, sequences = executor.with_sequences(frame, list(dict.fromkeys(orderings)))
     learned: list[LearnedTable] = []
-    for depth, level in enumerate(levels[: learning[-1] + 1] if learning else []):
+    for depth, level in enumerate(levels[: learning[-1] + 1]):
         lazy, tables = _level_tables(lazy, level, None, executor)
         learned.extend(tables)
         if depth < len(building):
-            lazy = _run_level(lazy, level, tables, executor, sequences)
+            joined = [table for table in tables if needed.intersection(table.features)]
+            lazy = _run_level(lazy, building[depth], joined, executor, sequences)
     return _state(plan, None, learned)
 
 
