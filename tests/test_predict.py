@@ -406,3 +406,40 @@ def test_a_memory_limit_in_params_scores_in_batches(
     with pytest.raises(UserError, match="scored in batches"):
         predict(plain, csv, params_path=limited)
     assert scored == [1_000]  # 100MB is below a batch's floor of rows
+
+
+def test_a_window_model_over_budget_is_refused_in_one_line(
+    windowed: Project, tmp_path: Path
+) -> None:
+    """Window features are computed in memory over the history and the input: within
+    engine.memory_limit they are, above it predict stops before reading either, naming both."""
+    csv = write_sales_csv(tmp_path / "new.csv", windowed.test_rows)
+    history = windowed.root / "data/interim/sales.parquet"
+    params = yaml.safe_load((windowed.root / "params.yaml").read_text(encoding="utf-8"))
+    rows = pl.scan_parquet(history).select(pl.len()).collect().item() + windowed.test_rows.height
+    for limit in ("100MB", "1GB"):
+        params["engine"] = {"memory_limit": limit}
+        (tmp_path / f"{limit}.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    output = tmp_path / "predictions.csv"
+    with pytest.raises(UserError) as caught:
+        predict_csv(
+            windowed.root / MODEL,
+            csv,
+            output,
+            state_path=windowed.root / STATE,
+            history_path=history,
+            params_path=tmp_path / "100MB.yaml",
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        f"predict: engine.memory_limit: 100MB is not enough for a model with window features, "
+        f"computed in memory over the {rows:,} rows of {history} and {csv} (about 0.2 GB needed)"
+    ), message
+    assert not output.exists()
+    within = predict(
+        windowed, csv, history_path=history, params_path=tmp_path / "1GB.yaml"
+    )  # the in-memory path's predictions
+    np.testing.assert_array_equal(
+        within.get_column(PREDICTED).to_numpy(),
+        windowed.evaluated().get_column("predicted").to_numpy(),
+    )

@@ -3,7 +3,8 @@ at a time, the predictions appended to a temp file renamed over the output at th
 
 The output is the in-memory path's file (rows are scored independently, in file order). What a
 batch cannot see: a row key repeated in two batches is not reported, and window features (which
-look at other rows) are computed in memory (:func:`batchable`).
+look at other rows) are computed in memory (:func:`batchable`), refused in one line when that
+would need more than the budget (:func:`require_windows_in_budget`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import polars as pl
 from features_pipeline.contracts.card import ModelCard
 from features_pipeline.contracts.dataset import DatasetContract
 from features_pipeline.contracts.plan_file import Kind
-from features_pipeline.engines.budget import MIN_FIT_ROWS, budget_rows
-from features_pipeline.engines.params import EngineParams
+from features_pipeline.engines.budget import MIN_FIT_ROWS, budget_rows, in_memory_bytes
+from features_pipeline.engines.params import EngineParams, format_bytes
 from features_pipeline.errors import UserError
 from features_pipeline.features.state import FittedState
 from features_pipeline.ingest.csv_reader import FIRST_DATA_LINE, read_string_batches
@@ -43,6 +44,34 @@ def batch_rows(engine: EngineParams, columns: int) -> int | None:
     except ValueError:
         return MIN_FIT_ROWS
     return None if rows is None else max(rows, MIN_FIT_ROWS)
+
+
+def data_rows(path: Path) -> int:
+    """Rows of a parquet file (from its footer) or a CSV file (its lines after the header)."""
+    if path.suffix == ".parquet":
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    with path.open("rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return max(lines - 1, 0)
+
+
+def require_windows_in_budget(
+    engine: EngineParams, history: Path, input_path: Path, columns: int
+) -> None:
+    """One line when window features, computed in memory over ``history`` and the input rows,
+    would need more than ``engine.memory_limit`` (nothing without a budget)."""
+    budget = engine.budget_bytes
+    if budget is None or not history.is_file() or not input_path.is_file():
+        return  # a missing file gets its own one line where it is read
+    rows = data_rows(history) + data_rows(input_path)
+    needed = in_memory_bytes(rows, columns)
+    if needed > budget:
+        raise UserError(
+            f"predict: engine.memory_limit: {engine.memory_limit} is not enough for a model with "
+            f"window features, computed in memory over the {rows:,} rows of {history} and "
+            f"{input_path} (about {format_bytes(needed)} needed); raise it, give a shorter "
+            "--history, or train without window features"
+        )
 
 
 def batchable(state: FittedState, features: Sequence[str]) -> bool:

@@ -27,7 +27,11 @@ from features_pipeline.io import temp_path, write_csv_atomic
 from features_pipeline.logs import get_logger, status, timed
 from features_pipeline.model.artifacts import load_model_checked
 from features_pipeline.predict.batched import batch_rows as budget_batch_rows
-from features_pipeline.predict.batched import batchable, score_batches
+from features_pipeline.predict.batched import (
+    batchable,
+    require_windows_in_budget,
+    score_batches,
+)
 from features_pipeline.predict.inputs import (
     check_state_matches,
     describe_unseen,
@@ -116,13 +120,19 @@ def predict_csv(
     state = load_state(state_path)
     check_state_matches(card, state, str(card_path))
     features, target = list(card.features), card.target
+    engine = None
     if dataset is None:
         params = read_params(params_path)
         dataset = read_contract(params)
+        engine = params.section("engine", EngineParams)
         if batch_rows is None:
-            batch_rows = budget_batch_rows(params.section("engine", EngineParams), len(features))
+            batch_rows = budget_batch_rows(engine, len(features))
     required = needed_raw_columns(state.plan, features, dataset)
-    if batch_rows is not None and batchable(state, features):
+    windows = not batchable(state, features)
+    if engine is not None and windows and history_path is not None:
+        columns = len(required) + len(features)
+        require_windows_in_budget(engine, history_path, input_path, columns)
+    if batch_rows is not None and not windows:
         if history_path is not None:
             log.info("%s: the model uses no window feature; history not needed", history_path)
         return predict_batched(
